@@ -1,0 +1,53 @@
+#pragma once
+#include <bitset>
+#include <cstdint>
+#include <vector>
+
+#include "ctsync/flow.hpp"
+#include "ctsync/ip_address.hpp"
+
+namespace ctsync {
+
+struct MarkMatch {
+  std::uint32_t value = 0;
+  std::uint32_t mask = 0xffffffff;
+};
+
+// What an operator asked not to replicate.
+struct FilterRules {
+  std::vector<std::uint8_t> ignore_protocols;
+  std::vector<Cidr> ignore_addresses;
+  std::vector<std::uint8_t> ignore_tcp_states;  // TcpState values
+  std::vector<std::uint16_t> ignore_zones;
+  std::vector<MarkMatch> ignore_marks;
+  bool ignore_loopback = true;
+  bool ignore_own_addresses = true;
+  // Addresses that move between the nodes (keepalived's): never treated as the node's own,
+  // so flows to services on them are replicated.
+  std::vector<Cidr> virtual_addresses;
+};
+
+// Decides which kernel flows stay out of the internal cache. Addresses are matched on the
+// original tuple only: a masqueraded flow's reply goes to one of our addresses, and it is
+// exactly the kind of flow a failover must keep.
+class FlowFilter {
+ public:
+  FlowFilter() = default;
+  // own_addresses: the node's interface addresses (used when rules.ignore_own_addresses).
+  FlowFilter(const FilterRules& rules, const std::vector<FamilyAddress>& own_addresses);
+
+  bool ignored(const Flow& flow) const;
+
+ private:
+  bool address_ignored(Family f, const IpAddress& a) const;
+
+  std::bitset<256> protocols_;
+  std::bitset<16> tcp_states_;
+  std::vector<Cidr> cidrs_;
+  std::vector<std::uint16_t> zones_;
+  std::vector<MarkMatch> marks_;
+  std::vector<FamilyAddress> own_;
+  bool loopback_ = false;
+};
+
+}  // namespace ctsync

@@ -1,0 +1,326 @@
+#include "core/peer_replica.hpp"
+
+#include <algorithm>
+
+#include "core/expectation_codec.hpp"
+#include "core/flow_codec.hpp"
+
+namespace ctsync {
+
+namespace {
+constexpr std::uint64_t max_bulk_reservation = 1u << 21;
+}  // namespace
+
+PeerReplica::PeerReplica(std::uint32_t node_id, const ReceiverConfig& config,
+                         SyncCounters& counters, PeerFlowObserver* observer)
+    : node_id_(node_id),
+      config_(config),
+      counters_(counters),
+      observer_(observer),
+      replay_(config.replay_window) {}
+
+PeerReplica::BootVerdict PeerReplica::check_boot(std::uint64_t boot_id) {
+  if (!heard_ && boot_id_ == 0) {
+    boot_id_ = boot_id;
+    return BootVerdict::same;
+  }
+  if (boot_id < boot_id_) return BootVerdict::replay;
+  if (boot_id == boot_id_) return BootVerdict::same;
+  // A new boot starts a new sequence space; the flows it announced before stay until its
+  // first complete bulk replaces them.
+  boot_id_ = boot_id;
+  reset_stream();
+  return BootVerdict::restarted;
+}
+
+void PeerReplica::reset_stream() {
+  replay_.reset();
+  next_expected_ = 0;
+  last_seen_ = 0;
+  window_start_seen_ = 0;
+  pending_.clear();
+  gap_since_.reset();
+  ack_pending_ = false;
+  since_ack_ = 0;
+  complete_ = false;
+  need_resync_ = false;
+  resync_ever_sent_ = false;
+  in_bulk_ = false;
+}
+
+void PeerReplica::heard(TimePoint now) {
+  heard_ = true;
+  last_heard_ = now;
+}
+
+void PeerReplica::want_resync(TimePoint /*now*/) {
+  if (need_resync_) return;
+  need_resync_ = true;
+  resync_ever_sent_ = false;
+}
+
+bool PeerReplica::resync_due(TimePoint now) const {
+  // Only an active peer has a table worth asking for; a backup announces nothing.
+  return need_resync_ && role_ == v1::ROLE_ACTIVE &&
+         (!resync_ever_sent_ || now - resync_sent_at_ >= config_.resync_retry);
+}
+
+void PeerReplica::resync_sent(TimePoint now) {
+  resync_sent_at_ = now;
+  resync_ever_sent_ = true;
+  counters_.resync_requests_sent += 1;
+}
+
+void PeerReplica::first_contact() {
+  // Try to follow the stream from its very start (the sender keeps recent history); if the
+  // sender's window has moved past it, the next heartbeat says so and we ask for a bulk.
+  next_expected_ = 1;
+}
+
+void PeerReplica::on_heartbeat(const v1::Heartbeat& hb, TimePoint now) {
+  role_ = hb.role();
+  claims_ready_ = hb.ready();
+  if (role_ == v1::ROLE_ACTIVE) last_active_claim_ = now;
+  if (next_expected_ == 0) first_contact();
+  last_seen_ = std::max(last_seen_, hb.last_stream_seq());
+  window_start_seen_ = std::max(window_start_seen_, hb.window_start());
+  if (next_expected_ < window_start_seen_ && last_seen_ >= next_expected_) {
+    skip_to(window_start_seen_, now);
+  }
+  if (last_seen_ >= next_expected_) note_gap(now);
+}
+
+void PeerReplica::on_stream_packet(const v1::Packet& packet, TimePoint now) {
+  const std::uint64_t s = packet.stream_seq();
+  if (next_expected_ == 0) first_contact();
+  last_active_claim_ = now;  // only an active node sends stream packets
+  last_seen_ = std::max(last_seen_, s);
+  if (s < next_expected_ || pending_.count(s) != 0) {
+    counters_.stream_duplicates += 1;
+    // Our ack was probably lost: repeat it soon so the sender stops resending.
+    if (!ack_pending_) ack_due_at_ = now + config_.ack_delay;
+    ack_pending_ = true;
+    return;
+  }
+  if (s == next_expected_) {
+    apply(packet, now);
+    ++next_expected_;
+    ++since_ack_;
+    advance(now);
+    return;
+  }
+  if (packet.has_bulk_begin()) {
+    // A bulk replaces the sender's whole table: whatever we miss before it no longer
+    // matters. Join the stream here rather than wait for (or give up on) the gap.
+    counters_.gaps_skipped_for_bulk += 1;
+    while (!pending_.empty() && pending_.begin()->first < s) pending_.erase(pending_.begin());
+    next_expected_ = s;
+    gap_since_.reset();
+    apply(packet, now);
+    ++next_expected_;
+    ++since_ack_;
+    advance(now);
+    if (!pending_.empty() || last_seen_ >= next_expected_) note_gap(now);
+    return;
+  }
+  if (s - next_expected_ > config_.reorder_limit) {
+    note_gap(now);  // beyond what we hold; the next heartbeat tells whether it is repairable
+    return;
+  }
+  pending_.emplace(s, packet);
+  note_gap(now);
+}
+
+void PeerReplica::advance(TimePoint now) {
+  while (!pending_.empty() && pending_.begin()->first <= next_expected_) {
+    auto node = pending_.extract(pending_.begin());
+    if (node.key() == next_expected_) {
+      apply(node.mapped(), now);
+      ++next_expected_;
+      ++since_ack_;
+    }
+  }
+  if (gap_since_ && pending_.empty() && last_seen_ < next_expected_) {
+    gap_since_.reset();
+    counters_.gaps_repaired += 1;
+  }
+  if (!ack_pending_) ack_due_at_ = now + config_.ack_delay;
+  ack_pending_ = true;
+  if (since_ack_ >= config_.ack_every) ack_due_at_ = now;
+}
+
+void PeerReplica::note_gap(TimePoint now) {
+  if (gap_since_) return;
+  gap_since_ = now;
+  nack_due_ = now + config_.nack_delay;
+  counters_.gaps_detected += 1;
+}
+
+void PeerReplica::skip_to(std::uint64_t stream_seq, TimePoint now) {
+  // What we miss is no longer in the sender's window: take what we can and ask for a bulk.
+  counters_.gaps_unrepairable += 1;
+  while (!pending_.empty() && pending_.begin()->first < stream_seq)
+    pending_.erase(pending_.begin());
+  next_expected_ = std::max(next_expected_, stream_seq);
+  in_bulk_ = false;
+  complete_ = false;
+  want_resync(now);
+  gap_since_.reset();
+  advance(now);
+  if (!pending_.empty() || last_seen_ >= next_expected_) note_gap(now);
+}
+
+bool PeerReplica::ack_due(TimePoint now) const {
+  return ack_pending_ && now >= ack_due_at_;
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> PeerReplica::take_due_nacks(TimePoint now) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  if (!gap_since_ || now < nack_due_ || next_expected_ == 0) return ranges;
+  std::uint64_t start = next_expected_;
+  for (const auto& [s, p] : pending_) {
+    if (ranges.size() >= config_.max_nack_ranges) break;
+    if (s > start) ranges.emplace_back(start, s - 1);
+    start = s + 1;
+  }
+  if (ranges.size() < config_.max_nack_ranges && last_seen_ >= start) {
+    ranges.emplace_back(start, last_seen_);
+  }
+  nack_due_ = now + config_.nack_retry;
+  return ranges;
+}
+
+std::optional<TimePoint> PeerReplica::next_deadline() const {
+  std::optional<TimePoint> t;
+  auto consider = [&t](TimePoint c) {
+    if (!t || c < *t) t = c;
+  };
+  if (ack_pending_) consider(ack_due_at_);
+  if (gap_since_) consider(nack_due_);
+  if (need_resync_ && role_ == v1::ROLE_ACTIVE) {
+    consider(resync_ever_sent_ ? resync_sent_at_ + config_.resync_retry : TimePoint{});
+  }
+  return t;
+}
+
+bool PeerReplica::in_sync(TimePoint now) const {
+  return complete() && (!gap_since_ || now - *gap_since_ < config_.ready_gap_tolerance);
+}
+
+std::uint64_t PeerReplica::lag_packets() const {
+  if (next_expected_ == 0) return last_seen_;
+  return last_seen_ >= next_expected_ ? last_seen_ - next_expected_ + 1 : 0;
+}
+
+void PeerReplica::upsert(Flow&& flow) {
+  if (auto* e = table_.find(flow.key)) {
+    digest_.remove(e->flow);
+    e->flow = flow;
+    e->meta.generation = generation_;
+    digest_.add(flow);
+    if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
+    return;
+  }
+  auto [e, change] = table_.upsert(flow, PeerMeta{generation_});
+  digest_.add(flow);
+  if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
+}
+
+void PeerReplica::erase(const FlowKey& key) {
+  const auto* e = table_.find(key);
+  if (e == nullptr) return;
+  const Flow gone = e->flow;
+  digest_.remove(gone);
+  table_.erase(key);
+  if (observer_) observer_->peer_flow_erased(node_id_, gone);
+}
+
+void PeerReplica::clear_table() {
+  std::vector<FlowKey> keys;
+  keys.reserve(table_.size());
+  for (const auto& e : table_) keys.push_back(e.flow.key);
+  for (const auto& k : keys) erase(k);
+  expectations_.clear();
+  complete_ = false;
+}
+
+void PeerReplica::apply(const v1::Packet& p, TimePoint now) {
+  if (p.has_bulk_begin()) {
+    counters_.received.add(MessageType::bulk_begin, p.bulk_begin().ByteSizeLong());
+    in_bulk_ = true;
+    bulk_id_ = p.bulk_begin().bulk_id();
+    // Room for the whole table at once rather than growth step by step; capped, since the
+    // count is the sender's word and a reservation is ours to pay for.
+    table_.reserve(std::min<std::uint64_t>(p.bulk_begin().flow_count(), max_bulk_reservation));
+    ++generation_;
+    need_resync_ = false;
+    resync_ever_sent_ = false;
+  }
+  for (const auto& m : p.deletes()) {
+    counters_.received.add(MessageType::flow_delete, m.ByteSizeLong());
+    auto key = decode_key(m);
+    if (!key) {
+      counters_.decode_errors += 1;
+      continue;
+    }
+    erase(*key);
+  }
+  // Decoded first, applied after: the table lookups of a whole packet overlap their misses.
+  decoded_.clear();
+  for (const auto& m : p.upserts()) {
+    counters_.received.add(MessageType::flow_upsert, m.ByteSizeLong());
+    auto flow = decode_flow(m);
+    if (!flow) {
+      counters_.decode_errors += 1;
+      continue;
+    }
+    table_.prefetch(flow->key);
+    decoded_.push_back(*flow);
+  }
+  for (Flow& f : decoded_) upsert(std::move(f));
+  for (const auto& m : p.expectation_deletes()) {
+    counters_.received.add(MessageType::expectation_delete, m.ByteSizeLong());
+    auto key = decode_expectation_key(m);
+    if (!key) {
+      counters_.decode_errors += 1;
+      continue;
+    }
+    expectations_.erase(*key);
+  }
+  for (const auto& m : p.expectation_upserts()) {
+    counters_.received.add(MessageType::expectation_upsert, m.ByteSizeLong());
+    auto e = decode_expectation(m);
+    if (!e) {
+      counters_.decode_errors += 1;
+      continue;
+    }
+    const ExpectationKey key = e->key();
+    expectations_.insert_or_assign(key, ExpectationEntry{std::move(*e), generation_});
+  }
+  if (p.has_digest()) {
+    counters_.received.add(MessageType::digest, p.digest().ByteSizeLong());
+    const TableDigest theirs{p.digest().flow_count(), p.digest().flow_xor()};
+    if (!in_bulk_ && complete_ && !(theirs == digest_)) {
+      counters_.digest_mismatches += 1;
+      complete_ = false;
+      want_resync(now);
+    }
+  }
+  if (p.has_bulk_end()) {
+    counters_.received.add(MessageType::bulk_end, p.bulk_end().ByteSizeLong());
+    if (in_bulk_ && p.bulk_end().bulk_id() == bulk_id_) {
+      std::vector<FlowKey> stale;
+      for (const auto& e : table_) {
+        if (e.meta.generation != generation_) stale.push_back(e.flow.key);
+      }
+      for (const auto& k : stale) erase(k);
+      std::erase_if(expectations_,
+                    [this](const auto& kv) { return kv.second.generation != generation_; });
+      in_bulk_ = false;
+      complete_ = true;
+      counters_.bulks_completed += 1;
+    }
+  }
+}
+
+}  // namespace ctsync

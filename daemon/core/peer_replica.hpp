@@ -1,0 +1,130 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/peer_flow_observer.hpp"
+#include "core/replay_window.hpp"
+#include "core/sync_counters.hpp"
+#include "core/table_digest.hpp"
+#include "core/tables.hpp"
+#include "ctsync/clock.hpp"
+#include "ctsync/v1/sync.pb.h"
+
+namespace ctsync {
+
+struct ReceiverConfig {
+  std::size_t reorder_limit = 4096;  // stream packets held while a gap is open
+  Duration ack_delay = milliseconds(2);
+  std::uint32_t ack_every = 32;           // stream packets after which an ack goes out at once
+  Duration nack_delay = milliseconds(4);  // reordering tolerance before asking
+  Duration nack_retry = milliseconds(40);
+  Duration resync_retry = seconds(1);
+  Duration ready_gap_tolerance = milliseconds(750);
+  std::uint64_t replay_window = 8192;
+  std::size_t max_nack_ranges = 16;
+};
+
+// Everything this node knows about one remote node: whether it is alive and in which role,
+// and the receiving end of its reliable stream — reassembly in order, the replay window, the
+// bulk state and the external cache that holds the remote node's flows.
+class PeerReplica {
+ public:
+  PeerReplica(std::uint32_t node_id, const ReceiverConfig& config, SyncCounters& counters,
+              PeerFlowObserver* observer);
+
+  enum class BootVerdict { same, restarted, replay };
+  BootVerdict check_boot(std::uint64_t boot_id);
+  ReplayWindow::Verdict check_datagram(std::uint64_t seq) { return replay_.check_and_mark(seq); }
+
+  void heard(TimePoint now);
+  void on_heartbeat(const v1::Heartbeat& hb, TimePoint now);
+  // Applies the packet if it is the next one; keeps a copy if it is early.
+  void on_stream_packet(const v1::Packet& packet, TimePoint now);
+
+  // Timers: what the engine should send on this peer's behalf now.
+  bool ack_due(TimePoint now) const;
+  std::uint64_t ack_position() const { return next_expected_ == 0 ? 0 : next_expected_ - 1; }
+  void ack_sent() { ack_pending_ = false, since_ack_ = 0; }
+  // Missing ranges to nack now (empty when none is due).
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> take_due_nacks(TimePoint now);
+  bool resync_due(TimePoint now) const;
+  void resync_sent(TimePoint now);
+  void want_resync(TimePoint now);
+  std::optional<TimePoint> next_deadline() const;
+
+  // Liveness and readiness.
+  bool up(TimePoint now, Duration timeout) const { return heard_ && now - last_heard_ <= timeout; }
+  bool complete() const { return complete_ && !need_resync_; }
+  bool in_sync(TimePoint now) const;
+
+  std::uint32_t node_id() const { return node_id_; }
+  std::uint64_t boot_id() const { return boot_id_; }
+  v1::Role role() const { return role_; }
+  bool claims_ready() const { return claims_ready_; }
+  TimePoint last_heard() const { return last_heard_; }
+  std::optional<TimePoint> last_active_claim() const { return last_active_claim_; }
+  std::uint64_t next_expected() const { return next_expected_; }
+  std::uint64_t last_seen_stream_seq() const { return last_seen_; }
+  std::uint64_t lag_packets() const;  // stream packets sent by the peer that we have not applied
+  const PeerTable& table() const { return table_; }
+  const ExpectationTable& expectations() const { return expectations_; }
+  PeerTable& table() { return table_; }
+  const TableDigest& digest() const { return digest_; }
+  bool bulk_in_progress() const { return in_bulk_; }
+
+  // Forget the peer's flows (operator flush), telling the observer.
+  void clear_table();
+
+ private:
+  void reset_stream();
+  void first_contact();
+  void apply(const v1::Packet& p, TimePoint now);
+  void advance(TimePoint now);
+  void note_gap(TimePoint now);
+  void skip_to(std::uint64_t stream_seq, TimePoint now);
+  void upsert(Flow&& flow);
+  void erase(const FlowKey& key);
+
+  std::uint32_t node_id_;
+  const ReceiverConfig& config_;
+  SyncCounters& counters_;
+  PeerFlowObserver* observer_;
+
+  std::uint64_t boot_id_ = 0;
+  bool heard_ = false;
+  TimePoint last_heard_{};
+  v1::Role role_ = v1::ROLE_UNSPECIFIED;
+  bool claims_ready_ = false;
+  std::optional<TimePoint> last_active_claim_;
+  ReplayWindow replay_;
+
+  // Stream reassembly.
+  std::uint64_t next_expected_ = 0;  // 0 until first contact with this boot
+  std::uint64_t last_seen_ = 0;      // highest stream seq known to exist (packets, heartbeats)
+  std::uint64_t window_start_seen_ = 0;
+  std::map<std::uint64_t, v1::Packet> pending_;
+  std::optional<TimePoint> gap_since_;
+  TimePoint nack_due_{};
+  bool ack_pending_ = false;
+  std::uint32_t since_ack_ = 0;
+  TimePoint ack_due_at_{};
+
+  // Completeness: a whole bulk received in order since joining the stream.
+  bool complete_ = false;
+  bool need_resync_ = false;
+  TimePoint resync_sent_at_{};
+  bool resync_ever_sent_ = false;
+  bool in_bulk_ = false;
+  std::uint64_t bulk_id_ = 0;
+  std::uint32_t generation_ = 0;
+
+  PeerTable table_;
+  std::vector<Flow> decoded_;  // one packet's upserts, reused
+  ExpectationTable expectations_;
+  TableDigest digest_;
+};
+
+}  // namespace ctsync

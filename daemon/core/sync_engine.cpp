@@ -1,0 +1,416 @@
+#include "core/sync_engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace ctsync {
+
+namespace {
+SenderConfig sender_config(const EngineConfig& c) {
+  SenderConfig s = c.sender;
+  // The stream part shares the datagram with the header, acks, nacks and a heartbeat.
+  s.max_body_bytes = c.max_packet_bytes > 300 ? c.max_packet_bytes - 220 : c.max_packet_bytes / 2;
+  return s;
+}
+}  // namespace
+
+SyncEngine::SyncEngine(EngineConfig config, PeerFlowObserver* observer, TimePoint now)
+    : config_(config),
+      observer_(observer),
+      sender_(sender_config(config_), local_, local_expectations_, local_digest_, counters_),
+      started_at_(now),
+      next_heartbeat_at_(now),
+      next_digest_at_(now + config.digest_interval) {}
+
+void SyncEngine::local_upsert(const Flow& flow, const FlowCounters* counters) {
+  if (auto* e = local_.find(flow.key)) {
+    e->meta.generation = local_generation_;
+    if (counters) e->meta.counters = *counters;
+    if (same_replicated_state(e->flow, flow)) return;
+    local_digest_.remove(e->flow);
+    e->flow = flow;
+  } else {
+    local_.upsert(flow, LocalMeta{local_generation_, counters ? *counters : FlowCounters{}});
+  }
+  local_digest_.add(flow);
+  sender_.flow_changed(flow.key);
+}
+
+void SyncEngine::local_refresh(const Flow& flow, const FlowCounters& counters) {
+  if (auto* e = local_.find(flow.key)) {
+    Flow same_timeout = flow;
+    same_timeout.timeout = e->flow.timeout;
+    if (same_replicated_state(e->flow, same_timeout)) {
+      e->meta.generation = local_generation_;
+      e->meta.counters = counters;
+      return;
+    }
+  }
+  local_upsert(flow, &counters);
+}
+
+void SyncEngine::local_erase(const FlowKey& key) {
+  const auto* e = local_.find(key);
+  if (e == nullptr) return;
+  local_digest_.remove(e->flow);
+  local_.erase(key);
+  sender_.flow_changed(key);
+}
+
+void SyncEngine::local_expectation_upsert(const Expectation& e) {
+  auto [it, inserted] = local_expectations_.try_emplace(e.key(), ExpectationEntry{e, 0});
+  if (!inserted) {
+    if (it->second.expectation == e) return;
+    it->second.expectation = e;
+  }
+  sender_.expectation_changed(e.key());
+}
+
+void SyncEngine::local_expectation_erase(const ExpectationKey& key) {
+  if (local_expectations_.erase(key) != 0) sender_.expectation_changed(key);
+}
+
+void SyncEngine::replace_local_expectations(const std::vector<Expectation>& all) {
+  ExpectationTable seen;
+  for (const auto& e : all) seen.try_emplace(e.key(), ExpectationEntry{e, 0});
+  std::vector<ExpectationKey> gone;
+  for (const auto& [key, entry] : local_expectations_) {
+    if (seen.count(key) == 0) gone.push_back(key);
+  }
+  for (const auto& key : gone) local_expectation_erase(key);
+  for (const auto& e : all) local_expectation_upsert(e);
+}
+
+void SyncEngine::begin_local_pass() {
+  ++local_generation_;
+}
+
+std::size_t SyncEngine::end_local_pass() {
+  std::vector<FlowKey> gone;
+  for (const auto& e : local_) {
+    if (e.meta.generation != local_generation_) gone.push_back(e.flow.key);
+  }
+  for (const auto& k : gone) local_erase(k);
+  return gone.size();
+}
+
+void SyncEngine::local_clear() {
+  std::vector<FlowKey> keys;
+  for (const auto& e : local_) keys.push_back(e.flow.key);
+  for (const auto& k : keys) local_erase(k);
+}
+
+void SyncEngine::set_role(v1::Role role, TimePoint now) {
+  if (role == role_) return;
+  const bool was_active = role_ == v1::ROLE_ACTIVE;
+  role_ = role;
+  if (role == v1::ROLE_ACTIVE) {
+    sender_.set_replicating(true);
+  } else if (was_active) {
+    sender_.set_replicating(false);
+    last_demoted_at_ = now;
+  }
+  next_heartbeat_at_ = now;  // tell peers at once
+}
+
+void SyncEngine::request_resync(TimePoint now) {
+  for (auto& [id, p] : peers_) p->want_resync(now);
+  broadcast_resync_ = true;  // for peers we have not heard of yet
+}
+
+void SyncEngine::request_handover(TimePoint now, Duration for_how_long) {
+  handover_until_ = now + for_how_long;
+  next_handover_request_ = now;
+  for (auto& [id, p] : peers_) p->want_resync(now);
+}
+
+std::vector<const PeerReplica*> SyncEngine::complete_peers() const {
+  std::vector<const PeerReplica*> out;
+  for (const auto& [id, p] : peers_) {
+    if (p->complete()) out.push_back(p.get());
+  }
+  return out;
+}
+
+void SyncEngine::flush_peer_tables() {
+  for (auto& [id, p] : peers_) p->clear_table();
+}
+
+std::size_t SyncEngine::external_size() const {
+  std::size_t n = 0;
+  for (const auto& [id, p] : peers_) n += p->table().size();
+  return n;
+}
+
+std::vector<const PeerReplica*> SyncEngine::commit_sources() const {
+  std::vector<const PeerReplica*> out;
+  for (const auto& [id, p] : peers_) {
+    const auto claim = p->last_active_claim();
+    if (!claim) continue;
+    if (last_demoted_at_ && *claim < *last_demoted_at_) continue;  // older than our own reign
+    out.push_back(p.get());
+  }
+  return out;
+}
+
+PeerReplica* SyncEngine::peer_for(std::uint32_t node_id) {
+  auto it = peers_.find(node_id);
+  if (it != peers_.end()) return it->second.get();
+  if (peers_.size() >= config_.max_peers) return nullptr;
+  auto p = std::make_unique<PeerReplica>(node_id, config_.receiver, counters_, observer_);
+  PeerReplica* raw = p.get();
+  peers_.emplace(node_id, std::move(p));
+  was_up_[node_id] = false;
+  return raw;
+}
+
+void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
+  counters_.datagrams_received += 1;
+  counters_.datagram_bytes_received += plaintext.size();
+  // Parsed into an arena over a reused block: the dozens of flow messages in a packet cost no
+  // allocation each.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = arena_block_.data();
+  arena_options.initial_block_size = arena_block_.size();
+  google::protobuf::Arena arena(arena_options);
+  v1::Packet& p = *google::protobuf::Arena::CreateMessage<v1::Packet>(&arena);
+  if (!p.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size())) || p.node_id() == 0 ||
+      p.boot_id() == 0 || p.seq() == 0) {
+    counters_.drop(DropReason::malformed);
+    return;
+  }
+  if (p.node_id() == config_.node_id) {
+    counters_.drop(DropReason::own);
+    return;
+  }
+  PeerReplica* peer = peer_for(p.node_id());
+  if (peer == nullptr) {
+    counters_.drop(DropReason::malformed);
+    return;
+  }
+  if (peer->check_boot(p.boot_id()) == PeerReplica::BootVerdict::replay) {
+    counters_.drop(DropReason::replay);
+    return;
+  }
+  switch (peer->check_datagram(p.seq())) {
+    case ReplayWindow::Verdict::duplicate:
+      counters_.drop(DropReason::duplicate);
+      return;
+    case ReplayWindow::Verdict::replay:
+      counters_.drop(DropReason::replay);
+      return;
+    case ReplayWindow::Verdict::fresh:
+      break;
+  }
+  peer->heard(now);
+  if (!was_up_[p.node_id()]) {
+    was_up_[p.node_id()] = true;
+    sender_.peer_up(p.node_id(), now);
+  }
+
+  for (const auto& a : p.acks()) {
+    counters_.received.add(MessageType::ack, a.ByteSizeLong());
+    if (a.node_id() == config_.node_id && a.boot_id() == config_.boot_id) {
+      sender_.on_ack(p.node_id(), a.stream_seq(), now);
+    }
+  }
+  for (const auto& n : p.nacks()) {
+    counters_.received.add(MessageType::nack, n.ByteSizeLong());
+    if (n.node_id() != config_.node_id || n.boot_id() != config_.boot_id) continue;
+    for (const auto& r : n.missing()) sender_.on_nack(r.first(), r.last(), now);
+  }
+  if (p.has_resync()) {
+    counters_.received.add(MessageType::resync_request, p.resync().ByteSizeLong());
+    counters_.resync_requests_received += 1;
+    const auto target = p.resync().target_node_id();
+    if (target == 0 || target == config_.node_id) {
+      if (sender_.replicating()) {
+        sender_.request_bulk();
+      } else if (p.resync().handover()) {
+        sender_.request_bulk(true);
+      }
+    }
+  }
+  std::optional<v1::Heartbeat> hb;
+  if (p.has_heartbeat()) {
+    counters_.received.add(MessageType::heartbeat, p.heartbeat().ByteSizeLong());
+    hb = p.heartbeat();
+  }
+  if (p.stream_seq() != 0) peer->on_stream_packet(p, now);
+  // After the stream part, so a heartbeat riding on a stream packet does not report it missing.
+  if (hb) peer->on_heartbeat(*hb, now);
+}
+
+void SyncEngine::update_liveness(TimePoint now) {
+  for (auto& [id, p] : peers_) {
+    const bool up = p->up(now, config_.peer_timeout);
+    bool& was = was_up_[id];
+    if (up != was) {
+      was = up;
+      if (up) {
+        sender_.peer_up(id, now);
+      } else {
+        sender_.peer_down(id);
+      }
+    }
+  }
+}
+
+bool SyncEngine::serviceable(const PeerReplica& p, TimePoint now) const {
+  return p.up(now, config_.peer_timeout) && p.next_expected() != 0;
+}
+
+bool SyncEngine::heartbeat_due(TimePoint now) const {
+  if (now >= next_heartbeat_at_) return true;
+  return now - last_sent_at_ >= config_.tail_probe && sender_.awaiting_acks(now);
+}
+
+bool SyncEngine::control_due(TimePoint now) const {
+  if (heartbeat_due(now) || broadcast_resync_) return true;
+  if (handover_until_ && now < *handover_until_ && now >= next_handover_request_) return true;
+  for (const auto& [id, p] : peers_) {
+    if (!serviceable(*p, now)) continue;
+    if (p->next_deadline() && *p->next_deadline() <= now) return true;
+  }
+  return false;
+}
+
+std::string SyncEngine::make_datagram(TimePoint now, const StreamPacket* stream,
+                                      bool with_heartbeat, bool force_acks) {
+  v1::Packet h;
+  h.set_node_id(config_.node_id);
+  h.set_boot_id(config_.boot_id);
+  h.set_seq(next_seq_++);
+  std::size_t budget = config_.max_packet_bytes - (stream ? stream->body->size() : 0);
+  const auto fits = [&](std::size_t extra) { return h.ByteSizeLong() + extra + 16 <= budget; };
+
+  for (auto& [id, p] : peers_) {
+    if (!serviceable(*p, now)) continue;
+    if ((force_acks || p->ack_due(now)) && fits(32)) {
+      auto* a = h.add_acks();
+      a->set_node_id(id);
+      a->set_boot_id(p->boot_id());
+      a->set_stream_seq(p->ack_position());
+      counters_.sent.add(MessageType::ack, a->ByteSizeLong());
+      p->ack_sent();
+    }
+    if (fits(64)) {
+      auto ranges = p->take_due_nacks(now);
+      if (!ranges.empty()) {
+        auto* n = h.add_nacks();
+        n->set_node_id(id);
+        n->set_boot_id(p->boot_id());
+        for (const auto& [first, last] : ranges) {
+          auto* r = n->add_missing();
+          r->set_first(first);
+          r->set_last(last);
+        }
+        counters_.sent.add(MessageType::nack, n->ByteSizeLong());
+      }
+    }
+    if (p->resync_due(now) && !h.has_resync() && fits(8)) {
+      h.mutable_resync()->set_target_node_id(id);
+      p->resync_sent(now);
+      counters_.sent.add(MessageType::resync_request, h.resync().ByteSizeLong());
+    }
+  }
+  if (handover_until_ && now < *handover_until_ && now >= next_handover_request_ &&
+      !h.has_resync()) {
+    h.mutable_resync()->set_target_node_id(0);
+    h.mutable_resync()->set_handover(true);
+    next_handover_request_ = now + config_.receiver.resync_retry;
+    counters_.resync_requests_sent += 1;
+  }
+  if (broadcast_resync_ && !h.has_resync()) {
+    h.mutable_resync()->set_target_node_id(0);
+    broadcast_resync_ = false;
+    counters_.resync_requests_sent += 1;
+    counters_.sent.add(MessageType::resync_request, h.resync().ByteSizeLong());
+  }
+  if (with_heartbeat) {
+    auto* hb = h.mutable_heartbeat();
+    hb->set_role(role_);
+    hb->set_last_stream_seq(sender_.last_stream_seq());
+    hb->set_window_start(sender_.window_start());
+    hb->set_table_size(sender_.replicating() ? local_.size() : 0);
+    hb->set_ready(ready(now));
+    hb->set_interval_ms(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<milliseconds>(config_.heartbeat_interval).count()));
+    counters_.sent.add(MessageType::heartbeat, hb->ByteSizeLong());
+    next_heartbeat_at_ = now + config_.heartbeat_interval;
+  }
+  std::string out = h.SerializeAsString();
+  if (stream) out += *stream->body;  // concatenated protobuf messages merge field by field
+  last_sent_at_ = now;
+  counters_.datagrams_sent += 1;
+  counters_.datagram_bytes_sent += out.size();
+  return out;
+}
+
+void SyncEngine::poll(TimePoint now, std::vector<std::string>& out) {
+  update_liveness(now);
+  if (now >= next_digest_at_) {
+    next_digest_at_ = now + config_.digest_interval;
+    if (sender_.replicating()) sender_.request_digest();
+  }
+  std::size_t budget = config_.max_datagrams_per_poll;
+  if (sender_.has_pending() && !pending_since_) pending_since_ = now;
+  const bool hold =
+      pending_since_ && !sender_.worth_sending_now() && now - *pending_since_ < config_.batch_delay;
+  while (budget > 0 && !hold) {
+    auto sp = sender_.next_packet(now);
+    if (!sp) break;
+    out.push_back(make_datagram(now, &*sp, heartbeat_due(now), false));
+    --budget;
+  }
+  if (!sender_.has_pending()) pending_since_.reset();
+  if (budget > 0 && control_due(now)) {
+    const bool hb = heartbeat_due(now);
+    out.push_back(make_datagram(now, nullptr, hb, hb));
+  }
+}
+
+TimePoint SyncEngine::next_wakeup(TimePoint now) const {
+  TimePoint t = next_heartbeat_at_;
+  auto consider = [&t](TimePoint c) { t = std::min(t, c); };
+  if (sender_.can_send(now)) {  // a full window waits for acks instead
+    if (!pending_since_ || sender_.worth_sending_now()) {
+      consider(now);
+    } else {
+      consider(*pending_since_ + config_.batch_delay);
+    }
+  }
+  if (sender_.awaiting_acks(now)) consider(last_sent_at_ + config_.tail_probe);
+  if (broadcast_resync_) consider(now);
+  if (handover_until_ && now < *handover_until_) consider(std::max(now, next_handover_request_));
+  for (const auto& [id, p] : peers_) {
+    if (!serviceable(*p, now)) continue;
+    if (auto d = p->next_deadline()) consider(*d);
+    consider(p->last_heard() + config_.peer_timeout);
+  }
+  consider(next_digest_at_);
+  return std::max(t, now);
+}
+
+bool SyncEngine::ready(TimePoint now) const {
+  return readiness_reason(now).empty();
+}
+
+std::string SyncEngine::readiness_reason(TimePoint now) const {
+  if (role_ == v1::ROLE_ACTIVE) return {};
+  bool heard_active = false;
+  for (const auto& [id, p] : peers_) {
+    if (!p->up(now, config_.peer_timeout) || p->role() != v1::ROLE_ACTIVE) continue;
+    heard_active = true;
+    if (!p->in_sync(now)) {
+      return "not in sync with active peer " + std::to_string(id) +
+             (p->complete() ? " (stream gap open)" : " (no complete bulk yet)");
+    }
+  }
+  if (!heard_active && now - started_at_ < config_.peer_timeout) {
+    return "starting: waiting to hear from peers";
+  }
+  return {};
+}
+
+}  // namespace ctsync

@@ -1,0 +1,33 @@
+#pragma once
+#include <cstdint>
+#include <unordered_map>
+
+#include "ctsync/expectation.hpp"
+#include "ctsync/flow_table.hpp"
+
+namespace ctsync {
+
+// The internal cache: flows of this node's kernel. `generation` marks which resync pass last
+// saw the flow, so flows that vanished while events were lost can be swept.
+struct LocalMeta {
+  std::uint32_t generation = 0;
+  FlowCounters counters;  // as last observed; only the owner of a flow has them
+};
+using LocalTable = FlowTable<LocalMeta>;
+
+// The external cache for one peer. `generation` is the bulk that last delivered the flow, so
+// a completed bulk removes exactly the flows the peer no longer has.
+struct PeerMeta {
+  std::uint32_t generation = 0;
+};
+using PeerTable = FlowTable<PeerMeta>;
+
+// Expectations, local or a peer's: few and short-lived, so a plain hash map. `generation`
+// plays the same part as for flows.
+struct ExpectationEntry {
+  Expectation expectation;
+  std::uint32_t generation = 0;
+};
+using ExpectationTable = std::unordered_map<ExpectationKey, ExpectationEntry, ExpectationKeyHash>;
+
+}  // namespace ctsync

@@ -1,0 +1,84 @@
+#pragma once
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "core/peer_flow_observer.hpp"
+#include "ctsync/clock.hpp"
+#include "kernel/conntrack_writer.hpp"
+
+namespace ctsync {
+
+struct DirectStats {
+  std::uint64_t injected = 0;
+  std::uint64_t removed = 0;
+  std::uint64_t refreshed = 0;
+  std::uint64_t failed = 0;
+  std::map<int, std::uint64_t> failures;
+};
+
+// Direct cache mode: a backup writes its peers' flows into its own kernel as they arrive, so
+// a failover finds them there already. Changes are coalesced and written in batches on the
+// event loop. The kernel lets a quiet UDP or ICMP entry expire although the flow lives on
+// at the active node (no event, no update), so entries with short timeouts are refreshed
+// before half their timeout has passed.
+class DirectInjector : public PeerFlowObserver {
+ public:
+  using Lookup = std::function<const Flow*(std::uint32_t peer, const FlowKey&)>;
+
+  DirectInjector(boost::asio::io_context& io, ConntrackWriter& writer, std::size_t batch,
+                 Duration refresh_tick);
+
+  void set_lookup(Lookup lookup) { lookup_ = std::move(lookup); }
+  // Only a backup injects; an active node's kernel belongs to its own traffic.
+  void set_enabled(bool on);
+  bool enabled() const { return enabled_; }
+
+  void peer_flow_upserted(std::uint32_t peer, const Flow& flow) override;
+  void peer_flow_erased(std::uint32_t peer, const Flow& flow) override;
+
+  // Writes everything queued now.
+  void flush();
+  // Flows whose last injection failed (a promote retries them), and forgets them.
+  std::vector<std::pair<std::uint32_t, FlowKey>> take_failed();
+  std::size_t pending() const { return pending_.size(); }
+  const DirectStats& stats() const { return stats_; }
+
+ private:
+  struct Key {
+    std::uint32_t peer;
+    FlowKey key;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const { return hash_key(k.key) ^ k.peer; }
+  };
+  void schedule_flush();
+  void schedule_refresh(const Key& k, std::uint32_t timeout);
+  void on_tick();
+
+  boost::asio::io_context& io_;
+  ConntrackWriter& writer_;
+  std::size_t batch_;
+  Duration tick_;
+  boost::asio::steady_timer timer_;
+  Lookup lookup_;
+  bool enabled_ = false;
+  bool flush_posted_ = false;
+  std::unordered_map<Key, bool, KeyHash> pending_;  // true: upsert, false: remove
+  std::deque<Key> order_;
+  std::unordered_map<Key, int, KeyHash> failed_;
+  // Refresh wheel: second (since start) -> entries due then.
+  std::map<std::int64_t, std::vector<Key>> due_;
+  TimePoint epoch_;
+  DirectStats stats_;
+};
+
+}  // namespace ctsync

@@ -1,0 +1,49 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "core/sync_counters.hpp"
+#include "core/traffic_accounting.hpp"
+#include "ctsync/v1/sync.pb.h"
+
+namespace ctsync {
+
+// Everything the exporter publishes, as plain numbers copied on the event-loop thread.
+// Counters are totals since start; the exporter turns them into Prometheus counter increments.
+struct MetricsSnapshot {
+  struct Peer {
+    std::uint32_t id = 0;
+    bool up = false;
+    bool in_sync = false;
+    double seconds_since_heard = 0;
+    std::uint64_t lag_packets = 0;
+    std::uint64_t flows = 0;
+  };
+
+  std::uint64_t events_new = 0, events_update = 0, events_destroy = 0, events_ignored = 0;
+  std::uint64_t overruns = 0, resyncs = 0;
+  std::uint64_t netlink_buffer_bytes = 0;
+  std::uint64_t flows_internal = 0, flows_external = 0;
+  std::uint64_t expectations_internal = 0, expectations_external = 0;
+  std::uint64_t expectation_events_new = 0, expectation_events_destroy = 0;
+  std::uint64_t expectations_created = 0, expectations_failed = 0;
+  SyncCounters sync;
+  std::vector<Peer> peers;
+  v1::Role role = v1::ROLE_BACKUP;
+  std::uint64_t role_changes = 0;
+  bool ready = false;
+  std::vector<double> commit_seconds;  // commits finished since the last snapshot
+  std::uint64_t committed_created = 0, committed_updated = 0, committed_replaced = 0,
+                committed_failed = 0;
+  std::map<int, std::uint64_t> commit_failures;  // errno -> flows
+  std::int64_t kernel_entries = -1, kernel_max = -1;
+  std::uint64_t direct_injected = 0, direct_failed = 0, direct_refreshed = 0, direct_removed = 0;
+  bool accounting_enabled = false;
+  TrafficAccounting traffic;
+  // (family, protocol, state) -> flows in the internal cache
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> flows_by_state;
+};
+
+}  // namespace ctsync

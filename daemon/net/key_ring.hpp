@@ -1,0 +1,37 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "ctsync/result.hpp"
+
+namespace ctsync {
+
+using SecretKey = std::array<std::uint8_t, 32>;
+
+// The pre-shared keys a node accepts, by key id, and the one it seals with. Two ids at once
+// let operators rotate keys without a gap: add the new key everywhere, switch the send id,
+// then remove the old key.
+class KeyRing {
+ public:
+  void add(std::uint8_t id, const SecretKey& key) { keys_[id] = key; }
+  Result<void> set_send_id(std::uint8_t id);
+  std::uint8_t send_id() const { return send_id_; }
+  const SecretKey* find(std::uint8_t id) const;
+  bool empty() const { return keys_.empty(); }
+
+ private:
+  std::map<std::uint8_t, SecretKey> keys_;
+  std::uint8_t send_id_ = 0;
+};
+
+// Reads a key file: 64 hexadecimal characters (optionally followed by a newline), as
+// `openssl rand -hex 32` or `ctsyncctl keygen` write them. When `strict`, the file must be
+// owned by root and not readable or writable by group or others.
+Result<SecretKey> load_key_file(const std::string& path, bool strict);
+
+// Formats a fresh random key in the key file format.
+std::string generate_key_text();
+
+}  // namespace ctsync

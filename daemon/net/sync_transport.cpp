@@ -1,0 +1,200 @@
+#include "net/sync_transport.hpp"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace ctsync {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+asio::ip::address to_asio(Family family, const IpAddress& a) {
+  if (family == Family::ipv4) {
+    return asio::ip::address_v4({a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]});
+  }
+  asio::ip::address_v6::bytes_type b;
+  std::memcpy(b.data(), a.bytes.data(), 16);
+  return asio::ip::address_v6(b);
+}
+
+Error sock_error(const std::string& what, const std::string& where) {
+  const int e = errno;
+  return make_error(what + " (" + where + "): " + std::strerror(e), e);
+}
+
+}  // namespace
+
+SyncTransport::SyncTransport(asio::io_context& io, TransportConfig config,
+                             const DatagramSealer& sealer, SyncCounters& counters)
+    : socket_(io), config_(std::move(config)), sealer_(sealer), counters_(counters) {
+  buffer_.resize(65536);
+}
+
+Result<std::unique_ptr<SyncTransport>> SyncTransport::open(asio::io_context& io,
+                                                           const TransportConfig& config,
+                                                           const DatagramSealer& sealer,
+                                                           SyncCounters& counters) {
+  std::unique_ptr<SyncTransport> t(new SyncTransport(io, config, sealer, counters));
+  if (auto r = t->setup(); !r) return r.error();
+  return t;
+}
+
+std::string SyncTransport::describe() const {
+  if (config_.multicast) {
+    const auto& m = *config_.multicast;
+    const std::string addr = to_string(m.family, m.address);
+    return "multicast " + (m.family == Family::ipv6 ? "[" + addr + "]" : addr) + ":" +
+           std::to_string(config_.port) + " on " + config_.interface;
+  }
+  std::string s = "unicast port " + std::to_string(config_.port) + " to";
+  for (const auto& p : config_.peers)
+    s += " " + to_string(p.family, p.address) + ":" + std::to_string(p.port);
+  return s;
+}
+
+Result<void> SyncTransport::setup() {
+  const std::string where = describe();
+  Family family;
+  if (config_.multicast) {
+    family = config_.multicast->family;
+  } else if (!config_.peers.empty()) {
+    family = config_.peers.front().family;
+    for (const auto& p : config_.peers) {
+      if (p.family != family) return make_error("sync peers mix IPv4 and IPv6 (" + where + ")");
+    }
+  } else {
+    return make_error("sync transport has neither a multicast group nor unicast peers");
+  }
+  boost::system::error_code ec;
+  socket_.open(family == Family::ipv4 ? udp::v4() : udp::v6(), ec);
+  if (ec) return make_error("cannot open UDP socket (" + where + "): " + ec.message());
+  const int fd = socket_.native_handle();
+  const int one = 1, zero = 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == Family::ipv6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // FORCE variants go beyond rmem_max/wmem_max (we hold CAP_NET_ADMIN); fall back otherwise.
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &config_.receive_buffer, sizeof(int)) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &config_.receive_buffer, sizeof(int));
+  }
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &config_.send_buffer, sizeof(int)) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &config_.send_buffer, sizeof(int));
+  }
+
+  unsigned ifindex = 0;
+  if (!config_.interface.empty()) {
+    ifindex = ::if_nametoindex(config_.interface.c_str());
+    if (ifindex == 0)
+      return sock_error("sync interface " + config_.interface + " not found", where);
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, config_.interface.c_str(),
+                     static_cast<socklen_t>(config_.interface.size())) != 0) {
+      return sock_error("cannot bind to interface " + config_.interface, where);
+    }
+  }
+
+  udp::endpoint local(family == Family::ipv4 ? asio::ip::address(asio::ip::address_v4::any())
+                                             : asio::ip::address(asio::ip::address_v6::any()),
+                      config_.port);
+  if (!config_.multicast && config_.bind)
+    local.address(to_asio(config_.bind->family, config_.bind->address));
+  socket_.bind(local, ec);
+  if (ec)
+    return make_error("cannot bind UDP port " + std::to_string(config_.port) + " (" + where +
+                      "): " + ec.message());
+
+  if (config_.multicast) {
+    if (ifindex == 0) return make_error("multicast needs a sync interface (" + where + ")");
+    const auto& g = *config_.multicast;
+    if (family == Family::ipv4) {
+      ip_mreqn mreq{};
+      std::memcpy(&mreq.imr_multiaddr, g.address.bytes.data(), 4);
+      mreq.imr_ifindex = static_cast<int>(ifindex);
+      if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        return sock_error("cannot join multicast group", where);
+      }
+      if (::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) != 0) {
+        return sock_error("cannot select the multicast interface", where);
+      }
+      ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &one, sizeof one);
+      ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero);
+    } else {
+      ipv6_mreq mreq{};
+      std::memcpy(&mreq.ipv6mr_multiaddr, g.address.bytes.data(), 16);
+      mreq.ipv6mr_interface = ifindex;
+      if (::setsockopt(fd, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        return sock_error("cannot join multicast group", where);
+      }
+      if (::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex) != 0) {
+        return sock_error("cannot select the multicast interface", where);
+      }
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &one, sizeof one);
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero);
+    }
+    auto group = to_asio(g.family, g.address);
+    if (group.is_v6() && group.to_v6().is_multicast_link_local()) {
+      auto v6 = group.to_v6();
+      v6.scope_id(ifindex);
+      group = v6;
+    }
+    destinations_.emplace_back(group, config_.port);
+  } else {
+    for (const auto& p : config_.peers)
+      destinations_.emplace_back(to_asio(p.family, p.address), p.port);
+  }
+  socket_.non_blocking(true, ec);
+  return {};
+}
+
+std::size_t SyncTransport::max_plaintext() const {
+  const bool v6 = (config_.multicast ? config_.multicast->family : config_.peers.front().family) ==
+                  Family::ipv6;
+  const std::size_t ip_udp = (v6 ? 40 : 20) + 8;
+  return config_.mtu - ip_udp - DatagramSealer::overhead;
+}
+
+void SyncTransport::start(Handler handler) {
+  handler_ = std::move(handler);
+  receive_next();
+}
+
+void SyncTransport::receive_next() {
+  socket_.async_receive_from(asio::buffer(buffer_), from_,
+                             [this](const boost::system::error_code& ec, std::size_t n) {
+                               if (ec == asio::error::operation_aborted) return;
+                               if (!ec) {
+                                 const std::string_view datagram(buffer_.data(), n);
+                                 const auto opened = sealer_.open(datagram, plaintext_);
+                                 if (opened.dropped) {
+                                   counters_.datagrams_received += 1;
+                                   counters_.datagram_bytes_received += n;
+                                   counters_.drop(*opened.dropped);
+                                 } else {
+                                   handler_(plaintext_);
+                                 }
+                               }
+                               receive_next();
+                             });
+}
+
+void SyncTransport::send(std::string_view plaintext) {
+  sealer_.seal(plaintext, sealed_);
+  for (const auto& dest : destinations_) {
+    boost::system::error_code ec;
+    socket_.send_to(asio::buffer(sealed_), dest, 0, ec);
+    // A lost datagram is the reliability layer's job; only count it here.
+    if (ec) send_errors_ += 1;
+  }
+}
+
+void SyncTransport::close() {
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+}  // namespace ctsync

@@ -1,0 +1,175 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "ctsync/flow.hpp"
+
+namespace ctsync {
+
+struct NoMeta {};
+
+// A hash map from FlowKey to Flow (plus per-entry metadata of the owner's choosing), built
+// for large tables: flows are stored densely (iteration and bulk transfer walk a plain array,
+// and a removal moves the last flow into the hole), and an open-addressing index of 8-byte
+// slots finds them. The key lives inside the flow, so it is stored once.
+template <typename Meta = NoMeta>
+class FlowTable {
+ public:
+  struct Entry {
+    Flow flow;
+    [[no_unique_address]] Meta meta{};
+  };
+
+  enum class Change { inserted, updated, unchanged };
+
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  const std::vector<Entry>& entries() const { return entries_; }
+  auto begin() const { return entries_.begin(); }
+  auto end() const { return entries_.end(); }
+
+  const Entry* find(const FlowKey& key) const {
+    const std::size_t s = find_slot(key, hash_key(key));
+    return s == npos ? nullptr : &entries_[slots_[s].pos1 - 1];
+  }
+  Entry* find(const FlowKey& key) {
+    return const_cast<Entry*>(static_cast<const FlowTable*>(this)->find(key));
+  }
+  const Flow* find_flow(const FlowKey& key) const {
+    const Entry* e = find(key);
+    return e ? &e->flow : nullptr;
+  }
+
+  // Starts loading the memory a lookup of `key` will touch first: a batch of lookups then
+  // waits for its cache misses together rather than one after another.
+  void prefetch(const FlowKey& key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash_key(key) & mask()]);
+  }
+
+  // Inserts the flow or overwrites the stored one; reports whether any replicated field
+  // changed. Metadata of an existing entry is kept; a new entry gets `meta`.
+  std::pair<Entry*, Change> upsert(const Flow& flow, const Meta& meta = Meta{}) {
+    const std::uint64_t h = hash_key(flow.key);
+    std::size_t s = find_slot(flow.key, h);
+    if (s != npos) {
+      Entry& e = entries_[slots_[s].pos1 - 1];
+      const bool same = same_replicated_state(e.flow, flow);
+      e.flow = flow;
+      return {&e, same ? Change::unchanged : Change::updated};
+    }
+    grow_if_needed();
+    entries_.push_back(Entry{flow, meta});
+    place(h, static_cast<std::uint32_t>(entries_.size()));
+    return {&entries_.back(), Change::inserted};
+  }
+
+  bool erase(const FlowKey& key) {
+    const std::size_t s = find_slot(key, hash_key(key));
+    if (s == npos) return false;
+    const std::uint32_t pos = slots_[s].pos1 - 1;
+    remove_slot(s);
+    const std::uint32_t last = static_cast<std::uint32_t>(entries_.size() - 1);
+    if (pos != last) {
+      // The last entry moves into the hole; its slot must follow it.
+      const std::size_t ls = find_slot(entries_[last].flow.key, hash_key(entries_[last].flow.key));
+      slots_[ls].pos1 = pos + 1;
+      entries_[pos] = std::move(entries_[last]);
+    }
+    entries_.pop_back();
+    return true;
+  }
+
+  // Removes every entry for which pred(entry) is true; returns how many.
+  template <typename Pred>
+  std::size_t erase_if(Pred pred) {
+    std::vector<FlowKey> doomed;
+    for (const Entry& e : entries_) {
+      if (pred(e)) doomed.push_back(e.flow.key);
+    }
+    for (const FlowKey& k : doomed) erase(k);
+    return doomed.size();
+  }
+
+  void clear() {
+    entries_.clear();
+    slots_.assign(slots_.size(), Slot{});
+  }
+
+  void reserve(std::size_t n) {
+    entries_.reserve(n);
+    std::size_t cap = slots_.empty() ? 16 : slots_.size();
+    while (n * 4 > cap * 3) cap *= 2;
+    if (cap != slots_.size()) rehash(cap);
+  }
+
+  // Bytes held by the table's own storage (for memory accounting).
+  std::size_t memory_bytes() const {
+    return entries_.capacity() * sizeof(Entry) + slots_.capacity() * sizeof(Slot);
+  }
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;   // low 32 bits of the key's hash
+    std::uint32_t pos1 = 0;  // position in entries_ plus one; 0 marks an empty slot
+  };
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  std::size_t mask() const { return slots_.size() - 1; }
+
+  std::size_t find_slot(const FlowKey& key, std::uint64_t h) const {
+    if (slots_.empty()) return npos;
+    const auto tag = static_cast<std::uint32_t>(h);
+    for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
+      const Slot& s = slots_[i];
+      if (s.pos1 == 0) return npos;
+      if (s.tag == tag && entries_[s.pos1 - 1].flow.key == key) return i;
+    }
+  }
+
+  void place(std::uint64_t h, std::uint32_t pos1) {
+    std::size_t i = h & mask();
+    while (slots_[i].pos1 != 0) i = (i + 1) & mask();
+    slots_[i] = Slot{static_cast<std::uint32_t>(h), pos1};
+  }
+
+  // Backward-shift deletion keeps linear probing free of tombstones.
+  void remove_slot(std::size_t i) {
+    std::size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask();
+      if (slots_[j].pos1 == 0) break;
+      const std::size_t home = slots_[j].tag & mask();
+      const bool home_between = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+      if (!home_between) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+  }
+
+  void grow_if_needed() {
+    if (slots_.empty()) {
+      rehash(16);
+    } else if ((entries_.size() + 1) * 4 > slots_.size() * 3) {
+      rehash(slots_.size() * 2);
+    }
+  }
+
+  // The tag holds every hash bit a slot index can use (tables stay below 2^32 slots), so
+  // growing never touches the flows themselves.
+  void rehash(std::size_t capacity) {
+    std::vector<Slot> old(capacity, Slot{});
+    old.swap(slots_);
+    for (const Slot& s : old) {
+      if (s.pos1 != 0) place(s.tag, s.pos1);
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace ctsync

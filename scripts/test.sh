@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The project's whole test suite, exactly as CI runs it: installs the dependencies, builds the
+# normal, sanitizer and fuzzing configurations, and runs every test label CI covers.
+# Usage: sudo scripts/test.sh [--quick]   (--quick: normal build, unit + integration only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+jobs=${CTSYNC_JOBS:-2}
+start_all=$(date +%s)
+stage() {  # stage NAME COMMAND...: runs a stage and prints how long it took
+  local name=$1; shift
+  local t0; t0=$(date +%s)
+  echo "==> ${name}"
+  if "$@"; then
+    echo "==> ${name}: ok in $(( $(date +%s) - t0 )) s"
+  else
+    local rc=$?
+    echo "==> ${name}: FAILED (exit ${rc}) after $(( $(date +%s) - t0 )) s"
+    exit "${rc}"
+  fi
+}
+
+configure_build() {  # configure_build DIR CMAKE-ARGS...
+  local dir=$1; shift
+  cmake -S . -B "${dir}" -G Ninja "$@" >/dev/null && cmake --build "${dir}" -j"${jobs}"
+}
+
+stage "install dependencies" bash scripts/install-deps.sh
+stage "format check" bash scripts/check-format.sh
+stage "build (RelWithDebInfo)" configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "${quick}" = 1 ]; then
+  stage "unit + integration tests" ctest --test-dir build -L 'unit|integration' --output-on-failure
+  echo "all quick stages passed in $(( $(date +%s) - start_all )) s"
+  exit 0
+fi
+stage "unit, integration and e2e tests" \
+  ctest --test-dir build -L 'unit|integration|e2e' --output-on-failure --timeout 600
+stage "build (ASan+UBSan)" configure_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCTSYNC_SANITIZE=ON -DCTSYNC_BENCH=OFF
+stage "unit + integration tests under ASan+UBSan" \
+  env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  CTSYNC_SIM_SCALE=10 \
+  ctest --test-dir build-asan -L 'unit|integration' --output-on-failure --timeout 900
+stage "build fuzz targets (clang)" configure_build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DCTSYNC_FUZZ=ON
+stage "fuzz" bash tests/fuzz/run-fuzzers.sh build-fuzz "${CTSYNC_FUZZ_SECONDS:-50}"
+echo "all stages passed in $(( $(date +%s) - start_all )) s"

@@ -1,0 +1,209 @@
+// An attacker on the sync network: forged, replayed, truncated, oversized and random
+// datagrams. None may change a node's tables or kernel; each is counted under its reason;
+// replication keeps flowing during the flood.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "flow_factory.hpp"
+#include "kernel/conntrack_writer.hpp"
+#include "net/datagram_sealer.hpp"
+#include "pair_topology.hpp"
+#include "routed_topology.hpp"
+#include "session_pool.hpp"
+
+namespace ctsync {
+namespace {
+
+using namespace std::chrono_literals;
+using test::PairTopology;
+
+ConntrackWriter writer_in(const test::Namespace& ns) {
+  test::EnterNamespace in(ns);
+  auto w = ConntrackWriter::open({});
+  if (!w) throw std::runtime_error(w.error().message);
+  return std::move(*w);
+}
+
+std::size_t external_count(const PairTopology& t, int node) {
+  return nlohmann::json::parse(t.ctl_output(node, "flows --external --json")).size();
+}
+
+nlohmann::json dropped(const PairTopology& t, int node) {
+  return nlohmann::json::parse(t.ctl_output(node, "stats --json"))["dropped"];
+}
+
+// A host on the sync bridge that listens to the group (capturing genuine datagrams) and
+// sends whatever it likes to it.
+class Attacker {
+ public:
+  explicit Attacker(PairTopology& t) : ns_("atk") {
+    const std::string a = "va" + std::to_string(::getpid() % 100000) + "x",
+                      b = "va" + std::to_string(::getpid() % 100000) + "y";
+    test::sh_or_throw("ip link add " + a + " type veth peer name " + b);
+    test::sh_or_throw("ip link set " + a + " netns " + ns_.name() + " name eth0");
+    test::sh_or_throw("ip link set " + b + " netns " + t.sw.name());
+    t.sw.must("ip link set " + b + " master br-sync && ip link set " + b + " up");
+    ns_.must("ip addr add 10.10.3.66/24 dev eth0 && ip link set eth0 up");
+    fd_ = test::socket_in(ns_, AF_INET, SOCK_DGRAM);
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_port = htons(3780);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&any), sizeof any);
+    ip_mreqn m{};
+    inet_pton(AF_INET, "239.255.12.1", &m.imr_multiaddr);
+    m.imr_ifindex = static_cast<int>(std::stoi(ns_.output("cat /sys/class/net/eth0/ifindex")));
+    ::setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
+    ::setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
+    const int big = 8 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    test::set_nonblocking(fd_);
+  }
+  ~Attacker() { ::close(fd_); }
+
+  // Everything heard on the group so far.
+  void capture() {
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      captured.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+  }
+  void send(const std::string& d) {
+    sockaddr_in g{};
+    g.sin_family = AF_INET;
+    g.sin_port = htons(3780);
+    inet_pton(AF_INET, "239.255.12.1", &g.sin_addr);
+    ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&g), sizeof g);
+  }
+
+  std::vector<std::string> captured;
+
+ private:
+  test::Namespace ns_;
+  int fd_ = -1;
+};
+
+KeyRing wrong_key(std::uint8_t id) {
+  KeyRing r;
+  SecretKey k;
+  k.fill(0x66);
+  r.add(id, k);
+  (void)r.set_send_id(id);
+  return r;
+}
+
+TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
+  PairTopology t;
+  Attacker atk(t);
+  t.start_daemon(1);
+  t.start_daemon(2);
+  ASSERT_EQ(t.ctl(1, "promote"), 0);
+  ConntrackWriter w = writer_in(t.fw1);
+
+  // Genuine traffic the attacker records: 200 flows created, then 100 of them deleted.
+  const auto flows = test::kernel_valid_flows(200, 41);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w.upsert(flows, r).ok());
+  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 200; }, 10000ms));
+  std::vector<FlowKey> gone;
+  for (std::size_t i = 0; i < 100; ++i) gone.push_back(flows[i].key);
+  std::vector<int> errors;
+  ASSERT_TRUE(w.remove(gone, errors).ok());
+  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 100; }, 10000ms));
+  atk.capture();
+  ASSERT_GT(atk.captured.size(), 5u) << "the attacker must have heard the stream";
+  // The backup (external mode) never writes peers' flows to its kernel; nothing an attacker
+  // sends may make it.
+  auto test_flows_in_fw2_kernel = [&] {
+    return std::stoul(t.fw2.output(
+        "conntrack -L 2>/dev/null | grep -c -E \"dst=(198[.]51[.]100[.]|2001:db8:)\" || true"));
+  };
+  ASSERT_EQ(test_flows_in_fw2_kernel(), 0u);
+  const auto before = dropped(t, 2);
+
+  // Counted attacks, each kind a known number of times.
+  DatagramSealer forger(wrong_key(1), 1500);  // the right key id, the wrong secret
+  DatagramSealer stranger(wrong_key(9), 1500);
+  std::string sealed;
+  for (int i = 0; i < 50; ++i) {
+    forger.seal(atk.captured[static_cast<std::size_t>(i) % atk.captured.size()].substr(44), sealed);
+    atk.send(sealed);
+    stranger.seal("hello", sealed);
+    atk.send(sealed);
+    atk.send(atk.captured.front().substr(0, 20));  // truncated
+    atk.send(std::string(1600, 'C'));              // larger than the sync MTU
+  }
+  // Replays of every genuine datagram: the upserts of the flows deleted since come back.
+  for (const auto& d : atk.captured) atk.send(d);
+  std::this_thread::sleep_for(500ms);
+  const auto after = dropped(t, 2);
+  auto grew = [&](const char* reason) {
+    return after[reason].get<std::uint64_t>() - before[reason].get<std::uint64_t>();
+  };
+  EXPECT_EQ(grew("auth_failed"), 50u);
+  EXPECT_EQ(grew("unknown_key"), 50u);
+  EXPECT_EQ(grew("truncated"), 50u);
+  EXPECT_EQ(grew("oversized"), 50u);
+  EXPECT_GE(grew("duplicate") + grew("replay") + grew("own"), atk.captured.size() - 2)
+      << "every captured datagram refused (fw2's own ones count as own)";
+  EXPECT_EQ(external_count(t, 2), 100u) << "no deleted flow came back";
+
+  // A flood of random datagrams while the active node keeps working: replication must keep
+  // up (bounded lag) and nothing must change but what the active node really did.
+  std::atomic<bool> flooding{true};
+  std::atomic<std::size_t> sent{0};
+  std::thread flood([&] {
+    std::mt19937_64 rng(7);
+    std::string junk(600, '\0');
+    while (flooding) {
+      for (auto& c : junk) c = static_cast<char>(rng());
+      atk.send(junk);
+      ++sent;
+    }
+  });
+  const auto flood_start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(500ms);
+  const auto more = test::kernel_valid_flows(100, 42, 70000);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(w.upsert(more, r).ok());
+  const bool caught_up =
+      PairTopology::wait_for([&] { return external_count(t, 2) == 200; }, 10000ms);
+  const double lag = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::this_thread::sleep_until(flood_start + 3s);
+  flooding = false;
+  flood.join();
+  EXPECT_TRUE(caught_up);
+  EXPECT_LT(lag, 3.0) << "replication lag during a flood of " << sent << " datagrams";
+  EXPECT_GT(dropped(t, 2)["bad_magic"].get<std::uint64_t>(), 1000u);
+  std::printf("[ flood ] %zu random datagrams sent; new flows replicated in %.2f s\n", sent.load(),
+              lag);
+
+  // A datagram from before the sender restarted is a replay, whatever its counter.
+  ASSERT_EQ(t.d1.kill(SIGTERM), 0);
+  t.start_daemon(1);
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] { return t.ctl(2, "ready") == 0 && external_count(t, 2) == 200; }, 10000ms));
+  const auto before_replay = dropped(t, 2)["replay"].get<std::uint64_t>();
+  std::size_t old_boot = 0;
+  for (const auto& d : atk.captured) {
+    atk.send(d);
+    ++old_boot;
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GE(dropped(t, 2)["replay"].get<std::uint64_t>() - before_replay, old_boot / 2)
+      << "fw1's datagrams from its earlier boot";
+  EXPECT_EQ(external_count(t, 2), 200u);
+  EXPECT_EQ(test_flows_in_fw2_kernel(), 0u) << "the backup's kernel was never touched";
+  EXPECT_TRUE(t.d1.running() && t.d2.running());
+}
+
+}  // namespace
+}  // namespace ctsync
