@@ -3,8 +3,8 @@
 #include <functional>
 #include <unordered_set>
 
-#include "ctsync/flow.hpp"
 #include "core/table_digest.hpp"
+#include "ctsync/flow.hpp"
 #include "ctsync/flow_format.hpp"
 #include "ctsync/nat.hpp"
 
