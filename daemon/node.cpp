@@ -659,22 +659,31 @@ void Node::schedule_purge() {
 
 // A promotion's commit was cut short (the daemon was killed): our peers' flows were only
 // partly written and our copy of them died with the process. Every peer, active or not, is
-// asked for its table; once all that are up have sent one (or after a few seconds), the
-// commit is done again from those copies, and the result announced.
+// asked for its table; once all that are up have sent one (or when the copies have stopped
+// growing for a while), the commit is done again from those copies, and the result announced.
+// A deadline that only counts from the request would commit half a large bulk from a slow peer.
 void Node::recover_interrupted_commit() {
   log::warning(
       "the last promotion's commit was interrupted: asking every peer for its table to redo it");
-  const Duration patience = std::max<Duration>(5 * config_.peer_timeout, seconds(3));
-  engine_->request_handover(Clock::now(), patience);
+  const Duration asking = std::max<Duration>(5 * config_.peer_timeout, seconds(3));
+  engine_->request_handover(Clock::now(), asking);
   link_->kick();
-  auto deadline = std::make_shared<TimePoint>(Clock::now() + patience);
+  auto deadline =
+      std::make_shared<TimePoint>(Clock::now() + std::max<Duration>(asking, seconds(10)));
+  auto copied = std::make_shared<std::size_t>(0);
   auto timer = std::make_shared<asio::steady_timer>(io_);
   auto check = std::make_shared<std::function<void()>>();
-  *check = [this, deadline, timer, check] {
+  *check = [this, deadline, copied, timer, check] {
     const TimePoint now = Clock::now();
     bool all = engine_->peers().size() > 0;
+    std::size_t flows = 0;
     for (const auto& [id, p] : engine_->peers()) {
       if (engine_->peer_up(*p, now) && !p->complete()) all = false;
+      flows += p->table().size();
+    }
+    if (flows != *copied) {  // a bulk is still arriving: wait for it
+      *copied = flows;
+      *deadline = std::max(*deadline, now + seconds(3));
     }
     if (!all && now < *deadline) {
       timer->expires_after(milliseconds(100));
