@@ -13,6 +13,7 @@
 #include "config/config_parser.hpp"
 #include "control/expectation_json.hpp"
 #include "control/flow_json.hpp"
+#include "core/copy_completion_wait.hpp"
 #include "ctsync/flow_format.hpp"
 #include "log.hpp"
 
@@ -659,21 +660,21 @@ void Node::schedule_purge() {
 
 // A promotion's commit was cut short (the daemon was killed): our peers' flows were only
 // partly written and our copy of them died with the process. Every peer, active or not, is
-// asked for its table; once all that are up have sent one (or when the copies have stopped
-// growing for a while), the commit is done again from those copies, and the result announced.
-// A deadline that only counts from the request would commit half a large bulk from a slow peer.
+// asked for its table; when CopyCompletionWait says the copies are complete (or have stopped
+// growing), the commit is done again from them, and the result announced. Requests are
+// repeated only for `asking`: repeating them longer restarts bulks that are under way.
 void Node::recover_interrupted_commit() {
   log::warning(
       "the last promotion's commit was interrupted: asking every peer for its table to redo it");
+  const TimePoint requested = Clock::now();
   const Duration asking = std::max<Duration>(5 * config_.peer_timeout, seconds(3));
-  engine_->request_handover(Clock::now(), asking);
+  engine_->request_handover(requested, asking);
   link_->kick();
-  auto deadline =
-      std::make_shared<TimePoint>(Clock::now() + std::max<Duration>(asking, seconds(10)));
-  auto copied = std::make_shared<std::size_t>(0);
+  auto wait = std::make_shared<CopyCompletionWait>(
+      requested, std::max<Duration>(asking, seconds(10)), seconds(3));
   auto timer = std::make_shared<asio::steady_timer>(io_);
   auto check = std::make_shared<std::function<void()>>();
-  *check = [this, deadline, copied, timer, check] {
+  *check = [this, wait, timer, check] {
     const TimePoint now = Clock::now();
     bool all = engine_->peers().size() > 0;
     std::size_t flows = 0;
@@ -681,11 +682,7 @@ void Node::recover_interrupted_commit() {
       if (engine_->peer_up(*p, now) && !p->complete()) all = false;
       flows += p->table().size();
     }
-    if (flows != *copied) {  // a bulk is still arriving: wait for it
-      *copied = flows;
-      *deadline = std::max(*deadline, now + seconds(3));
-    }
-    if (!all && now < *deadline) {
+    if (!wait->done(now, all, flows)) {
       timer->expires_after(milliseconds(100));
       timer->async_wait([check](const boost::system::error_code& ec) {
         if (!ec) (*check)();
