@@ -1,8 +1,11 @@
 // How fast flows get into a kernel conntrack table: one request per flow (with an ack), plain
-// libmnl batches with acks (the kernel's own ceiling), ctsyncd's writer at several batch
-// sizes, and `conntrack -R` as the outside reference; each with and without an event listener
-// subscribed in the namespace. Prints a Markdown table (docs/benchmarks.md).
-// Usage: inject_bench [FLOWS...]   (default 10000 200000)
+// libmnl batches with acks (the kernel's own ceiling), the same from two threads, ctsyncd's
+// writer at several batch sizes, and `conntrack -R` as the outside reference; each with
+// nobody listening in the namespace, a listener on UPDATE+DESTROY (a sync daemon during a
+// commit) and a listener on every group (a sync daemon that stays subscribed). Prints a
+// Markdown table (docs/benchmarks.md).
+// Usage: inject_bench [FLOWS...]   (default 10000 200000; CTSYNC_BENCH_METHOD=substring runs
+// only the matching methods; CTSYNC_BENCH_BUSY_HASH=1 fills another namespace first)
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -29,13 +32,20 @@ namespace {
 using namespace ctsync;
 using Clock = std::chrono::steady_clock;
 
-// A listener like a sync daemon's: subscribed to NEW events, draining its socket.
+constexpr unsigned group_bit(unsigned g) { return 1u << (g - 1); }
+
+// Who listens in the namespace while the flows go in. With the kernel's default
+// nf_conntrack_events=2, an entry created while nobody listens gets no event extension and
+// never reports its end: a sync daemon must stay subscribed to UPDATE and DESTROY.
+enum class Listening { nobody, update_destroy, all_groups };
+
+// A listener like a sync daemon's, draining its socket.
 class Listener {
  public:
-  explicit Listener(const test::Namespace& ns) {
+  Listener(const test::Namespace& ns, unsigned groups) {
     test::EnterNamespace in(ns);
     nl_ = mnl_socket_open(NETLINK_NETFILTER);
-    mnl_socket_bind(nl_, 1u << (NFNLGRP_CONNTRACK_NEW - 1), MNL_SOCKET_AUTOPID);
+    mnl_socket_bind(nl_, groups, MNL_SOCKET_AUTOPID);
     const int size = 64 << 20;
     ::setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
     thread_ = std::thread([this] {
@@ -125,6 +135,16 @@ void raw_batches(const test::Namespace& ns, const std::vector<Flow>& flows, std:
   mnl_socket_close(nl);
 }
 
+// (b2) The same batches from two sockets on two threads, each taking half the flows.
+void parallel_batches(const test::Namespace& ns, const std::vector<Flow>& flows) {
+  const std::size_t half = flows.size() / 2;
+  const std::vector<Flow> a(flows.begin(), flows.begin() + static_cast<std::ptrdiff_t>(half));
+  const std::vector<Flow> b(flows.begin() + static_cast<std::ptrdiff_t>(half), flows.end());
+  std::thread other([&] { raw_batches(ns, b, 1000, false); });
+  raw_batches(ns, a, 1000, false);
+  other.join();
+}
+
 // (c) ctsyncd's writer (error replies only, no acks).
 void writer(const test::Namespace& ns, const std::vector<Flow>& flows, std::size_t batch) {
   WriterConfig c;
@@ -143,18 +163,39 @@ void restore(const test::Namespace& ns, const std::string& file) {
   (void)test::sh(ns.exec("conntrack -R " + file + " >/dev/null 2>&1"));
 }
 
-double run(const std::vector<Flow>& flows, bool listener,
+std::unique_ptr<Listener> listen(const test::Namespace& ns, Listening who) {
+  switch (who) {
+    case Listening::nobody:
+      return nullptr;
+    case Listening::update_destroy:
+      return std::make_unique<Listener>(
+          ns, group_bit(NFNLGRP_CONNTRACK_UPDATE) | group_bit(NFNLGRP_CONNTRACK_DESTROY));
+    case Listening::all_groups:
+      return std::make_unique<Listener>(ns, group_bit(NFNLGRP_CONNTRACK_NEW) |
+                                                group_bit(NFNLGRP_CONNTRACK_UPDATE) |
+                                                group_bit(NFNLGRP_CONNTRACK_DESTROY));
+  }
+  return nullptr;
+}
+
+double run(const std::vector<Flow>& flows, Listening listener,
            const std::function<void(const test::Namespace&)>& load) {
   if (std::getenv("CTSYNC_BENCH_PAIR")) {
     test::PairOptions o;
     o.accounting = false;
     test::PairTopology t(o);
-    std::unique_ptr<Listener> l;
-    if (listener) l = std::make_unique<Listener>(t.fw2);
+    const auto l = listen(t.fw2, listener);
     const auto t0 = Clock::now();
     load(t.fw2);
     return static_cast<double>(flows.size()) /
            std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  // CTSYNC_BENCH_BUSY_HASH: another namespace holds as many entries meanwhile, as the active
+  // node does in the side-by-side run (the conntrack hash is one for the whole host).
+  std::unique_ptr<test::Namespace> other;
+  if (std::getenv("CTSYNC_BENCH_BUSY_HASH")) {
+    other = std::make_unique<test::Namespace>("ib-other");
+    raw_batches(*other, flows, 1000, false);
   }
   test::Namespace ns("ib");
   ns.must(
@@ -165,8 +206,7 @@ double run(const std::vector<Flow>& flows, bool listener,
         "nft add chain inet t filter_fwd { type filter hook forward priority filter \\; } && nft "
         "add rule inet t filter_fwd ct label 127 counter");
   }
-  std::unique_ptr<Listener> l;
-  if (listener) l = std::make_unique<Listener>(ns);
+  const auto l = listen(ns, listener);
   const auto t0 = Clock::now();
   load(ns);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -183,7 +223,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) sizes.push_back(std::stoul(argv[i]));
   if (sizes.empty()) sizes = {10000, 200000};
   std::printf(
-      "| flows | method | no listener (flows/s) | one listener (flows/s) |\n|---|---|---|---|\n");
+      "| flows | method | nobody listens (flows/s) | a listener on UPDATE+DESTROY (flows/s) | a "
+      "listener on all groups (flows/s) |\n|---|---|---|---|---|\n");
   for (std::size_t n : sizes) {
     const auto flows = bench::flows(n, 7);
     const std::string file = "/tmp/inject-bench-" + std::to_string(::getpid()) + ".txt";
@@ -199,10 +240,12 @@ int main(int argc, char** argv) {
          [&](const test::Namespace& ns) { raw_batches(ns, flows, 1000, true); }},
         {"libmnl batches of 1000, errors only",
          [&](const test::Namespace& ns) { raw_batches(ns, flows, 1000, false); }},
+        {"libmnl batches of 1000, two sockets on two threads",
+         [&](const test::Namespace& ns) { parallel_batches(ns, flows); }},
         {"ctsyncd writer, batch 100", [&](const test::Namespace& ns) { writer(ns, flows, 100); }},
         {"ctsyncd writer, batch 1000", [&](const test::Namespace& ns) { writer(ns, flows, 1000); }},
         {"ctsyncd writer, batch 4000", [&](const test::Namespace& ns) { writer(ns, flows, 4000); }},
-        {"ctsyncd writer, own listener paused",
+        {"ctsyncd writer, its own listener paused (off NEW)",
          [&](const test::Namespace& ns) {
            auto events = [&] {
              test::EnterNamespace in(ns);
@@ -212,7 +255,7 @@ int main(int argc, char** argv) {
            writer(ns, flows, 1000);
            (void)events.resume();
          }},
-        {"KernelWriteJob, chunks of 2000, listener paused",
+        {"KernelWriteJob, chunks of 2000, its own listener paused",
          [&](const test::Namespace& ns) {
            auto events = [&] {
              test::EnterNamespace in(ns);
@@ -239,16 +282,20 @@ int main(int argc, char** argv) {
          }},
         {"conntrack -R", [&](const test::Namespace& ns) { restore(ns, file); }},
     };
+    const char* only = std::getenv("CTSYNC_BENCH_METHOD");
     for (const auto& m : methods) {
+      if (only != nullptr && m.name.find(only) == std::string::npos) continue;
       // Median of three.
-      auto median = [&](bool listener) {
+      auto median = [&](Listening listener) {
         std::vector<double> v;
         for (int r = 0; r < 3; ++r) v.push_back(run(flows, listener, m.load));
         std::sort(v.begin(), v.end());
         return v[1];
       };
-      const double none = median(false), one = median(true);
-      std::printf("| %zu | %s | %.0f | %.0f |\n", n, m.name.c_str(), none, one);
+      const double none = median(Listening::nobody);
+      const double some = median(Listening::update_destroy);
+      const double all = median(Listening::all_groups);
+      std::printf("| %zu | %s | %.0f | %.0f | %.0f |\n", n, m.name.c_str(), none, some, all);
       std::fflush(stdout);
     }
     std::remove(file.c_str());

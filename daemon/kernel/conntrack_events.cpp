@@ -104,26 +104,18 @@ std::size_t ConntrackEvents::discard_queued() {
   return n;
 }
 
+// Only the NEW group is left: with no NEW listener the kernel does not build creation events
+// at all. UPDATE and DESTROY stay subscribed, because under nf_conntrack_events=2 (the
+// default) an entry created while nobody in the namespace listens gets no event extension,
+// and would never report its changes or its end.
 Result<void> ConntrackEvents::pause() {
-  for (unsigned g : {NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY}) {
-    if (auto r = socket_.set_option(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, static_cast<int>(g),
-                                    "leave group");
-        !r) {
-      return r;
-    }
-  }
-  return {};
+  return socket_.set_option(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP,
+                            static_cast<int>(NFNLGRP_CONNTRACK_NEW), "leave group");
 }
 
 Result<void> ConntrackEvents::resume() {
-  for (unsigned g : {NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY}) {
-    if (auto r = socket_.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, static_cast<int>(g),
-                                    "join group");
-        !r) {
-      return r;
-    }
-  }
-  return {};
+  return socket_.set_option(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+                            static_cast<int>(NFNLGRP_CONNTRACK_NEW), "join group");
 }
 
 int ConntrackEvents::grow_buffer() {

@@ -42,9 +42,9 @@ class ConntrackEvents {
   // that follows, and applying them after it would roll flows back.
   std::size_t discard_queued();
 
-  // Leaves the event groups, so the kernel does not build events no one else listens to
-  // (a commit writes at the kernel's ceiling then), and joins them again. Whatever happens
-  // in between must be read back from a dump.
+  // Leaves the NEW group, so the kernel does not build creation events no one else listens
+  // to (a commit writes near the kernel's ceiling then), and joins it again. Creations in
+  // between must be read back from a dump; changes and ends still arrive.
   Result<void> pause();
   Result<void> resume();
 

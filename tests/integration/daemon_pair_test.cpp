@@ -161,6 +161,48 @@ TEST_F(DaemonPair, RestartsConvergeAgain) {
   EXPECT_TRUE(PairTopology::wait_for([&] { return t_->ctl(2, "ready") == 0; }, 5s));
 }
 
+std::size_t status_count(const PairTopology& t, int node, const char* field) {
+  auto j = nlohmann::json::parse(t.ctl_output(node, "status --json"), nullptr, false);
+  return j.is_discarded() || !j.contains(field) ? 0 : j[field].get<std::size_t>();
+}
+
+// A commit large enough to leave the NEW event group while it writes. The kernel gives no
+// event extension to an entry created while nobody in the namespace listens (the default
+// nf_conntrack_events=2), and such an entry never reports its end: the committed flows must
+// still tell the new active node when they go, and it must tell the peer.
+TEST_F(DaemonPair, FlowsCommittedOnPromotionStillReportTheirEnd) {
+  PairOptions opts;
+  opts.accounting = false;  // no periodic table reads that would hide missing events
+  // The expectation event socket counts as a listener too, and would hide the loss.
+  opts.sync_expectations = false;
+  start(opts);
+  ConntrackWriter w1 = writer_in(t_->fw1);
+  const auto flows = test::kernel_valid_flows(5000, 27);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w1.upsert(flows, r).ok());
+  ASSERT_EQ(wait_equal(*t_, 20s), "");
+  ASSERT_EQ(t_->ctl(2, "promote"), 0);
+  ASSERT_EQ(t_->ctl(1, "demote"), 0);
+  ASSERT_GE(kernel_flows(t_->fw2).size(), flows.size());
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] { return status_count(*t_, 1, "external_flows") >= flows.size(); }, 20s));
+
+  // The sessions end on the new active node.
+  ConntrackWriter w2 = writer_in(t_->fw2);
+  std::vector<FlowKey> gone;
+  for (std::size_t i = 0; i < flows.size(); i += 2) gone.push_back(flows[i].key);
+  std::vector<int> errors;
+  ASSERT_TRUE(w2.remove(gone, errors).ok());
+  const std::size_t left = flows.size() - gone.size();
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] { return status_count(*t_, 2, "internal_flows") <= left; }, 10s))
+      << "the new active node still holds " << status_count(*t_, 2, "internal_flows")
+      << " flows, " << left << " are left in its kernel";
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] { return status_count(*t_, 1, "external_flows") == left; }, 10s))
+      << "the peer's copy holds " << status_count(*t_, 1, "external_flows") << ", want " << left;
+}
+
 TEST(DaemonSystemd, SendsReadyAndWatchdogToTheNotifySocket) {
   PairTopology t;
   const std::string path = t.dir + "/notify.sock";
