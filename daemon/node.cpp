@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config_parser.hpp"
+#include "config/environment_check.hpp"
 #include "control/expectation_json.hpp"
 #include "control/flow_json.hpp"
 #include "core/copy_completion_wait.hpp"
@@ -248,6 +249,7 @@ void Node::start() {
         "nf_conntrack_acct is off in this namespace: traffic accounting sees no bytes or packets "
         "(sysctl -w net.netfilter.nf_conntrack_acct=1 turns it on)");
   }
+  if (auto e = kernel_events_problem(); !e.empty()) log::error(e);
   wait_signals();
   wait_events();
   if (expectation_events_) wait_expectation_events();

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "net/key_ring.hpp"
 
@@ -44,8 +45,20 @@ std::string try_bind(int type, const FamilyAddress* addr, Family family, std::ui
 
 }  // namespace
 
+std::string kernel_events_problem() {
+  const char* path = "/proc/sys/net/netfilter/nf_conntrack_events";
+  long v = -1;
+  std::ifstream(path) >> v;
+  if (v != 0) return "";
+  return std::string(path) +
+         " is 0: the kernel sends no conntrack events in this namespace, so flow changes would "
+         "reach the peers only with the next table dump (sysctl -w "
+         "net.netfilter.nf_conntrack_events=1)";
+}
+
 std::vector<std::string> check_environment(const Config& c) {
   std::vector<std::string> problems;
+  if (auto e = kernel_events_problem(); !e.empty()) problems.push_back(e);
   for (std::size_t i = 0; i < c.keys.size(); ++i) {
     auto key = load_key_file(c.keys[i].file, true);
     if (!key)

@@ -119,6 +119,24 @@ TEST_F(BadConfigurations, EachGivesOneClearErrorWithFileLineAndKey) {
             0);
 }
 
+// With net.netfilter.nf_conntrack_events=0 the kernel sends no events: a strict check says
+// so, and passes again once events are back on.
+TEST_F(BadConfigurations, KernelEventsSwitchedOffFailTheStrictCheck) {
+  test::Namespace ns("ev");
+  const std::string path = dir_ + "/events.toml";
+  std::ofstream(path) << config("port = 47997\n", dir_ + "/good.key",
+                                "[control]\nsocket = \"" + dir_ + "/e.sock\"\n");
+  const std::string check =
+      std::string(CTSYNCD_PATH) + " --check-config --strict -c " + path + " 2>&1; echo exit=$?";
+  ns.must("sysctl -qw net.netfilter.nf_conntrack_events=0");
+  const std::string off = sh_output(ns.exec("sh -c '" + check + "'"));
+  EXPECT_EQ(off.find("exit=0"), std::string::npos) << off;
+  EXPECT_NE(off.find("nf_conntrack_events is 0"), std::string::npos) << off;
+  ns.must("sysctl -qw net.netfilter.nf_conntrack_events=1");
+  const std::string on = sh_output(ns.exec("sh -c '" + check + "'"));
+  EXPECT_NE(on.find("exit=0"), std::string::npos) << on;
+}
+
 std::string raw_request(const std::string& socket_path, const std::string& bytes) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un addr{};
