@@ -32,7 +32,9 @@ namespace {
 using namespace ctsync;
 using Clock = std::chrono::steady_clock;
 
-constexpr unsigned group_bit(unsigned g) { return 1u << (g - 1); }
+constexpr unsigned group_bit(unsigned g) {
+  return 1u << (g - 1);
+}
 
 // Who listens in the namespace while the flows go in. With the kernel's default
 // nf_conntrack_events=2, an entry created while nobody listens gets no event extension and

@@ -1,9 +1,11 @@
 // ctsyncd and conntrackd side by side, on the same namespaces and the same flows, in one run.
 // For each table size M and flow source (conntrack -R: a steady load; ctsyncd's batched
 // writer: an event storm), each daemon, three repetitions: time until the backup holds all M,
-// flows missing, CPU seconds of each daemon, peak RSS, netlink overruns, commit time of M
-// flows into the backup's kernel, bulk resync time after the backup restarts empty, bytes on
-// the sync link per flow. Then failover recovery with live TCP sessions, both cache modes.
+// flows missing, CPU seconds of each daemon, peak RSS, netlink overruns, bytes on the sync
+// link per flow, bulk resync time after the backup restarts empty, then commit time of M
+// flows into the backup's kernel once the active node's daemon has failed, and the kernel's
+// ceiling in the same namespace. Then failover recovery with live TCP sessions, both cache
+// modes.
 // Prints Markdown tables with medians and the ratio ctsyncd / conntrackd.
 // Usage: sync_compare [M...]   (default 10000 50000 200000; CTSYNC_BENCH_REPS=3; see
 // bench/run.sh, and profile() below for CTSYNC_BENCH_PROFILE)
@@ -223,7 +225,8 @@ struct Sample {
   double cpu_active = 0, cpu_backup = 0, cpu_us_active = 0, cpu_us_backup = 0;
   double rss_active = 0, rss_backup = 0, rss_backup_per_flow_b = 0;
   double overruns = 0;
-  double commit_s = 0, commit_reported_s = 0, ceiling_s = 0, commit_vs_ceiling_pct = 0, resync_s = 0, resync_start_s = 0;
+  double commit_s = 0, commit_reported_s = 0, ceiling_s = 0, commit_vs_ceiling_pct = 0,
+         resync_s = 0, resync_start_s = 0;
   double bytes_per_flow = 0;
 };
 

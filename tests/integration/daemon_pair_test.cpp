@@ -195,10 +195,10 @@ TEST_F(DaemonPair, FlowsCommittedOnPromotionStillReportTheirEnd) {
   std::vector<int> errors;
   ASSERT_TRUE(w2.remove(gone, errors).ok());
   const std::size_t left = flows.size() - gone.size();
-  EXPECT_TRUE(PairTopology::wait_for(
-      [&] { return status_count(*t_, 2, "internal_flows") <= left; }, 10s))
-      << "the new active node still holds " << status_count(*t_, 2, "internal_flows")
-      << " flows, " << left << " are left in its kernel";
+  EXPECT_TRUE(
+      PairTopology::wait_for([&] { return status_count(*t_, 2, "internal_flows") <= left; }, 10s))
+      << "the new active node still holds " << status_count(*t_, 2, "internal_flows") << " flows, "
+      << left << " are left in its kernel";
 }
 
 TEST(DaemonSystemd, SendsReadyAndWatchdogToTheNotifySocket) {
