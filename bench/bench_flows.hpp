@@ -43,9 +43,10 @@ inline std::vector<Flow> flows(std::size_t n, std::uint64_t seed) {
       o.dst_port = o.protocol == proto::tcp ? 443 : 53;
     }
     f.reply = invert(o);
-    // SNAT to one address with the source port kept: distinct flows keep distinct replies.
+    // SNAT with the source port kept. Flows that share a source port (i apart by a multiple
+    // of 60 000) get different addresses, so no two replies clash and the kernel takes all M.
     if (o.family == Family::ipv4 && i % 3 == 0 && !protocol_is_icmp(o.protocol)) {
-      f.reply.dst = IpAddress::v4(203, 0, 113, 1 + static_cast<std::uint8_t>(i % 200));
+      f.reply.dst = IpAddress::v4(203, 0, 113, 1 + static_cast<std::uint8_t>((i / 60000) % 200));
     }
     f.status = status::seen_reply | status::assured;
     // Long enough for the slowest run to count them all: with UDP's 120 s and ICMP's 30 s the
