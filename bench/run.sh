@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark, on this machine, in one run: the codec, the kernel's injection ceiling,
 # and ctsyncd side by side with conntrackd. Writes docs/benchmarks-results.md (raw tables);
-# docs/benchmarks.md discusses them. Takes about an hour on 2 cores.
+# docs/benchmarks.md discusses them. Takes about 25 minutes on 2 cores.
 # Usage: sudo bench/run.sh [M...]   (default 10000 50000 200000 1000000; CTSYNC_BENCH_REPS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
