@@ -106,8 +106,8 @@ std::size_t ConntrackEvents::discard_queued() {
 
 // Only the NEW group is left: with no NEW listener the kernel does not build creation events
 // at all. UPDATE and DESTROY stay subscribed, because under nf_conntrack_events=2 (the
-// default) an entry created while nobody in the namespace listens gets no event extension,
-// and would never report its changes or its end.
+// default) an entry created while no ctnetlink listener exists (the kernel counts them across
+// namespaces) gets no event extension, and would never report its changes or its end.
 Result<void> ConntrackEvents::pause() {
   return socket_.set_option(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP,
                             static_cast<int>(NFNLGRP_CONNTRACK_NEW), "leave group");
