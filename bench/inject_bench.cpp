@@ -38,7 +38,9 @@ constexpr unsigned group_bit(unsigned g) {
 
 // Who listens in the namespace while the flows go in. With the kernel's default
 // nf_conntrack_events=2, an entry created while nobody listens gets no event extension and
-// never reports its end: a sync daemon must stay subscribed to UPDATE and DESTROY.
+// never reports its end: a sync daemon must stay subscribed to UPDATE and DESTROY. The kernel
+// counts listeners across the whole host, so "nobody" holds only while no other namespace
+// has one either (no daemon running elsewhere on the machine).
 enum class Listening { nobody, update_destroy, all_groups };
 
 // A listener like a sync daemon's, draining its socket.
