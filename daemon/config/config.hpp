@@ -44,7 +44,7 @@ struct Config {
   std::vector<KeyConfig> keys;
   std::uint8_t send_key_id = 0;
   std::size_t mtu = 1500;
-  int socket_receive_buffer = 4 << 20;
+  int socket_receive_buffer = 16 << 20;
   int socket_send_buffer = 4 << 20;
   Duration heartbeat_interval = milliseconds(200);
   Duration peer_timeout = milliseconds(1000);

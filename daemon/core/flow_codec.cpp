@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/flow_wire_view.hpp"
+
 namespace ctsync {
 
 namespace {
@@ -33,8 +35,12 @@ void encode_tuple(const Tuple& t, v1::Tuple* out) {
   }
 }
 
-Result<Tuple> decode_tuple(const v1::Tuple& in, Family family, std::uint8_t protocol,
-                           const char* what) {
+namespace {
+
+// The checks, once, for the generated classes and for the wire views alike.
+template <typename TupleMessage>
+Result<Tuple> tuple_from(const TupleMessage& in, Family family, std::uint8_t protocol,
+                         const char* what) {
   Tuple t;
   t.family = family;
   t.protocol = protocol;
@@ -63,6 +69,8 @@ Result<Tuple> decode_tuple(const v1::Tuple& in, Family family, std::uint8_t prot
   }
   return t;
 }
+
+}  // namespace
 
 void encode_key(const FlowKey& key, v1::FlowKey* out) {
   if (key.original.family == Family::ipv6) out->set_ipv6(true);
@@ -100,7 +108,10 @@ void encode_flow(const Flow& f, v1::FlowState* out) {
   if (!f.seq_reply.empty()) seq(f.seq_reply, out->mutable_seq_adjust_reply());
 }
 
-Result<FlowKey> decode_key(const v1::FlowKey& in) {
+namespace {
+
+template <typename KeyMessage>
+Result<FlowKey> key_from(const KeyMessage& in) {
   if (in.protocol() > 255)
     return make_error("flow key: protocol " + std::to_string(in.protocol()) + " out of range");
   if (in.zone() > 0xffff)
@@ -111,18 +122,23 @@ Result<FlowKey> decode_key(const v1::FlowKey& in) {
       (protocol == proto::icmpv6 && family != Family::ipv6)) {
     return make_error("flow key: ICMP protocol does not match the address family");
   }
-  auto original = decode_tuple(in.original(), family, protocol, "original tuple");
+  auto original = tuple_from(in.original(), family, protocol, "original tuple");
   if (!original) return original.error();
   return FlowKey{static_cast<std::uint16_t>(in.zone()), *original};
 }
 
-Result<Flow> decode_flow(const v1::FlowState& in) {
-  auto key = decode_key(in.key());
+}  // namespace
+
+namespace {
+
+template <typename FlowMessage>
+Result<Flow> flow_from(const FlowMessage& in) {
+  auto key = key_from(in.key());
   if (!key) return key.error();
   Flow f;
   f.key = *key;
   if (in.has_reply()) {
-    auto reply = decode_tuple(in.reply(), f.family(), f.protocol(), "reply tuple");
+    auto reply = tuple_from(in.reply(), f.family(), f.protocol(), "reply tuple");
     if (!reply) return reply.error();
     f.reply = *reply;
   } else {
@@ -160,12 +176,45 @@ Result<Flow> decode_flow(const v1::FlowState& in) {
   if (f.protocol() != proto::tcp && (in.has_seq_adjust_original() || in.has_seq_adjust_reply())) {
     return make_error("flow: sequence adjustment on a non-TCP flow");
   }
-  auto seq = [](const v1::SeqAdjust& m) {
+  auto seq = [](const auto& m) {
     return SeqAdjust{m.correction_pos(), m.offset_before(), m.offset_after()};
   };
   if (in.has_seq_adjust_original()) f.seq_original = seq(in.seq_adjust_original());
   if (in.has_seq_adjust_reply()) f.seq_reply = seq(in.seq_adjust_reply());
   return f;
+}
+
+}  // namespace
+
+Result<Tuple> decode_tuple(const v1::Tuple& in, Family family, std::uint8_t protocol,
+                           const char* what) {
+  return tuple_from(in, family, protocol, what);
+}
+
+Result<FlowKey> decode_key(const v1::FlowKey& in) {
+  return key_from(in);
+}
+
+Result<Flow> decode_flow(const v1::FlowState& in) {
+  return flow_from(in);
+}
+
+Result<FlowKey> decode_key(std::string_view bytes) {
+  wire::FlowKeyView view;
+  if (wire::parse(bytes, view)) return key_from(view);
+  v1::FlowKey m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return make_error("flow key: malformed message");
+  return key_from(m);
+}
+
+Result<Flow> decode_flow(std::string_view bytes) {
+  wire::FlowStateView view;
+  if (wire::parse(bytes, view)) return flow_from(view);
+  v1::FlowState m;
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return make_error("flow: malformed message");
+  return flow_from(m);
 }
 
 }  // namespace ctsync

@@ -3,6 +3,7 @@
 // peer could get wrong (address lengths, protocol numbers, field ranges) and returns an error
 // naming the field, so a malformed message is dropped and counted, never half-applied.
 #include <string>
+#include <string_view>
 
 #include "ctsync/flow.hpp"
 #include "ctsync/result.hpp"
@@ -20,5 +21,9 @@ void encode_flow(const Flow& flow, v1::FlowState* out);
 
 Result<FlowKey> decode_key(const v1::FlowKey& in);
 Result<Flow> decode_flow(const v1::FlowState& in);
+// From wire bytes, as received: read directly when in the form our sender writes (no
+// message objects), by the generated parser otherwise; the same result either way.
+Result<FlowKey> decode_key(std::string_view bytes);
+Result<Flow> decode_flow(std::string_view bytes);
 
 }  // namespace ctsync

@@ -90,8 +90,8 @@ void PeerReplica::on_heartbeat(const v1::Heartbeat& hb, TimePoint now) {
   if (last_seen_ >= next_expected_) note_gap(now);
 }
 
-void PeerReplica::on_stream_packet(const v1::Packet& packet, TimePoint now) {
-  const std::uint64_t s = packet.stream_seq();
+void PeerReplica::on_stream_packet(const ReceivedPacket& packet, TimePoint now) {
+  const std::uint64_t s = packet.control.stream_seq();
   if (next_expected_ == 0) first_contact();
   last_active_claim_ = now;  // only an active node sends stream packets
   last_seen_ = std::max(last_seen_, s);
@@ -109,7 +109,7 @@ void PeerReplica::on_stream_packet(const v1::Packet& packet, TimePoint now) {
     advance(now);
     return;
   }
-  if (packet.has_bulk_begin()) {
+  if (packet.control.has_bulk_begin()) {
     // A bulk replaces the sender's whole table: whatever we miss before it no longer
     // matters. Join the stream here rather than wait for (or give up on) the gap.
     counters_.gaps_skipped_for_bulk += 1;
@@ -127,7 +127,7 @@ void PeerReplica::on_stream_packet(const v1::Packet& packet, TimePoint now) {
     note_gap(now);  // beyond what we hold; the next heartbeat tells whether it is repairable
     return;
   }
-  pending_.emplace(s, packet);
+  pending_.emplace(s, std::string(packet.bytes));
   note_gap(now);
 }
 
@@ -135,7 +135,7 @@ void PeerReplica::advance(TimePoint now) {
   while (!pending_.empty() && pending_.begin()->first <= next_expected_) {
     auto node = pending_.extract(pending_.begin());
     if (node.key() == next_expected_) {
-      apply(node.mapped(), now);
+      apply_early(node.mapped(), now);
       ++next_expected_;
       ++since_ack_;
     }
@@ -213,15 +213,12 @@ std::uint64_t PeerReplica::lag_packets() const {
 }
 
 void PeerReplica::upsert(Flow&& flow) {
-  if (auto* e = table_.find(flow.key)) {
+  auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_});
+  if (!inserted) {
     digest_.remove(e->flow);
     e->flow = flow;
     e->meta.generation = generation_;
-    digest_.add(flow);
-    if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
-    return;
   }
-  auto [e, change] = table_.upsert(flow, PeerMeta{generation_});
   digest_.add(flow);
   if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
 }
@@ -244,7 +241,16 @@ void PeerReplica::clear_table() {
   complete_ = false;
 }
 
-void PeerReplica::apply(const v1::Packet& p, TimePoint now) {
+void PeerReplica::apply_early(const std::string& bytes, TimePoint now) {
+  // It split and parsed when it arrived; the same bytes do again.
+  PacketParts parts;
+  v1::Packet control;
+  if (!split_packet(bytes, parts) || !control.ParseFromString(parts.control)) return;
+  apply(ReceivedPacket{control, parts, bytes}, now);
+}
+
+void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
+  const v1::Packet& p = packet.control;
   if (p.has_bulk_begin()) {
     counters_.received.add(MessageType::bulk_begin, p.bulk_begin().ByteSizeLong());
     in_bulk_ = true;
@@ -256,8 +262,8 @@ void PeerReplica::apply(const v1::Packet& p, TimePoint now) {
     need_resync_ = false;
     resync_ever_sent_ = false;
   }
-  for (const auto& m : p.deletes()) {
-    counters_.received.add(MessageType::flow_delete, m.ByteSizeLong());
+  for (const std::string_view m : packet.parts.deletes) {
+    counters_.received.add(MessageType::flow_delete, m.size());
     auto key = decode_key(m);
     if (!key) {
       counters_.decode_errors += 1;
@@ -267,8 +273,8 @@ void PeerReplica::apply(const v1::Packet& p, TimePoint now) {
   }
   // Decoded first, applied after: the table lookups of a whole packet overlap their misses.
   decoded_.clear();
-  for (const auto& m : p.upserts()) {
-    counters_.received.add(MessageType::flow_upsert, m.ByteSizeLong());
+  for (const std::string_view m : packet.parts.upserts) {
+    counters_.received.add(MessageType::flow_upsert, m.size());
     auto flow = decode_flow(m);
     if (!flow) {
       counters_.decode_errors += 1;

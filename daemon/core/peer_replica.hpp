@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/packet_parts.hpp"
 #include "core/peer_flow_observer.hpp"
 #include "core/replay_window.hpp"
 #include "core/sync_counters.hpp"
@@ -14,6 +15,14 @@
 #include "ctsync/v1/sync.pb.h"
 
 namespace ctsync {
+
+// A received stream packet: its control fields parsed, its flow messages as wire bytes, and
+// the packet's bytes, which are kept if it arrives early.
+struct ReceivedPacket {
+  const v1::Packet& control;
+  const PacketParts& parts;
+  std::string_view bytes;
+};
 
 struct ReceiverConfig {
   std::size_t reorder_limit = 4096;  // stream packets held while a gap is open
@@ -42,7 +51,7 @@ class PeerReplica {
   void heard(TimePoint now);
   void on_heartbeat(const v1::Heartbeat& hb, TimePoint now);
   // Applies the packet if it is the next one; keeps a copy if it is early.
-  void on_stream_packet(const v1::Packet& packet, TimePoint now);
+  void on_stream_packet(const ReceivedPacket& packet, TimePoint now);
 
   // Timers: what the engine should send on this peer's behalf now.
   bool ack_due(TimePoint now) const;
@@ -81,7 +90,8 @@ class PeerReplica {
  private:
   void reset_stream();
   void first_contact();
-  void apply(const v1::Packet& p, TimePoint now);
+  void apply(const ReceivedPacket& p, TimePoint now);
+  void apply_early(const std::string& bytes, TimePoint now);  // one kept in pending_
   void advance(TimePoint now);
   void note_gap(TimePoint now);
   void skip_to(std::uint64_t stream_seq, TimePoint now);
@@ -105,7 +115,7 @@ class PeerReplica {
   std::uint64_t next_expected_ = 0;  // 0 until first contact with this boot
   std::uint64_t last_seen_ = 0;      // highest stream seq known to exist (packets, heartbeats)
   std::uint64_t window_start_seen_ = 0;
-  std::map<std::uint64_t, v1::Packet> pending_;
+  std::map<std::uint64_t, std::string> pending_;  // early packets' bytes
   std::optional<TimePoint> gap_since_;
   TimePoint nack_due_{};
   bool ack_pending_ = false;

@@ -42,6 +42,16 @@ void ReplicationSender::expectation_changed(const ExpectationKey& key) {
   if (expectations_queued_.insert(key).second) expectation_outbox_.push_back(key);
 }
 
+void ReplicationSender::before_erase(std::size_t pos) {
+  if (!bulk_) return;
+  Bulk& b = *bulk_;
+  const std::size_t last = table_.size() - 1;
+  // An entry the walk has yet to reach, moving to a place it has passed.
+  if (pos < b.cursor && last >= b.cursor && last < b.end) {
+    b.moved.push_back(table_.entries()[last].flow.key);
+  }
+}
+
 void ReplicationSender::request_bulk(bool even_if_not_replicating) {
   handover_ = handover_ || even_if_not_replicating;
   if (!bulk_) {
@@ -57,8 +67,7 @@ void ReplicationSender::start_bulk() {
   const bool include = replicating_ || handover_;
   handover_ = false;
   if (include) {
-    b.keys.reserve(table_.size());
-    for (const auto& e : table_) b.keys.push_back(e.flow.key);
+    b.end = table_.size();
     for (const auto& [key, e] : expectations_) b.expectation_keys.push_back(key);
   }
   bulk_ = std::move(b);
@@ -230,7 +239,7 @@ std::optional<std::string> ReplicationSender::build_body() {
   if (bulk_ && !bulk_->begun) {
     std::string m;
     wire::put_varint_field(m, 1, bulk_->id);  // BulkBegin.bulk_id
-    if (!bulk_->keys.empty()) wire::put_varint_field(m, 2, bulk_->keys.size());
+    if (bulk_->end != 0) wire::put_varint_field(m, 2, bulk_->end);
     if (!bulk_->expectation_keys.empty()) {
       wire::put_varint_field(m, 3, bulk_->expectation_keys.size());  // expectation_count
     }
@@ -274,30 +283,30 @@ std::optional<std::string> ReplicationSender::build_body() {
   if (bulk_ && body.size() < limit) {
     Bulk& b = *bulk_;
     const auto& entries = table_.entries();
-    while (b.cursor < b.keys.size()) {
-      // The snapshot was taken in table order, so the flow is usually still at the same
-      // position: a sequential read instead of a hash lookup per flow. Removals move entries
-      // around; then the lookup finds it.
-      const FlowKey& key = b.keys[b.cursor];
-      const auto* e = b.cursor < entries.size() && entries[b.cursor].flow.key == key
-                          ? &entries[b.cursor]
-                          : table_.find(key);
-      if (e == nullptr) {  // gone since the snapshot; its delete travels through the outbox
-        ++b.cursor;
-        continue;
-      }
+    auto put = [&](const Flow& flow) {
       const std::size_t mark = body.size();
-      const std::size_t n = wire::put_flow(body, 11, e->flow);
+      const std::size_t n = wire::put_flow(body, 11, flow);
       if (body.size() > limit && any) {
         body.resize(mark);
-        break;
+        return false;
       }
       counters_.sent.add(MessageType::flow_upsert, n);
       any = true;
-      ++b.cursor;
       ++b.sent;
+      return true;
+    };
+    while (b.cursor < std::min(b.end, entries.size())) {
+      if (!put(entries[b.cursor].flow)) break;
+      ++b.cursor;
     }
-    while (b.cursor == b.keys.size() && b.expectation_cursor < b.expectation_keys.size()) {
+    if (b.cursor >= std::min(b.end, entries.size())) b.cursor = b.end;
+    while (b.cursor == b.end && !b.moved.empty()) {
+      const auto* e = table_.find(b.moved.back());
+      if (e != nullptr && !put(e->flow)) break;  // gone since: its delete is in the outbox
+      b.moved.pop_back();
+    }
+    const bool flows_done = b.cursor == b.end && b.moved.empty();
+    while (flows_done && b.expectation_cursor < b.expectation_keys.size()) {
       const ExpectationKey& key = b.expectation_keys[b.expectation_cursor];
       if (expectations_.count(key) == 0) {  // gone since; its delete travels the outbox
         ++b.expectation_cursor;
@@ -308,7 +317,7 @@ std::optional<std::string> ReplicationSender::build_body() {
       ++b.expectation_cursor;
       ++b.expectations_sent;
     }
-    if (b.cursor == b.keys.size() && b.expectation_cursor == b.expectation_keys.size() &&
+    if (flows_done && b.expectation_cursor == b.expectation_keys.size() &&
         body.size() + 24 <= limit) {
       std::string m;
       wire::put_varint_field(m, 1, b.id);  // BulkEnd.bulk_id

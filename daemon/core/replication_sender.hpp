@@ -45,6 +45,8 @@ class ReplicationSender {
   bool replicating() const { return replicating_; }
 
   void flow_changed(const FlowKey& key);
+  // The local table is about to remove the entry at `pos` and move its last entry there.
+  void before_erase(std::size_t pos);
   // Expectations go out before anything else waiting: one announced just before a failover
   // is what lets its data connection in on the new active node.
   void expectation_changed(const ExpectationKey& key);
@@ -84,8 +86,12 @@ class ReplicationSender {
   };
   struct Bulk {
     std::uint64_t id;
-    std::vector<FlowKey> keys;  // snapshot: the table may change while the bulk streams
+    // The bulk walks the table by position, without a copy of it (a copy of a large table
+    // costs more in fresh pages than the walk). Positions [0, end) held the table when the
+    // bulk began; only removals move entries, and only from the last position downwards.
+    std::size_t end = 0;
     std::size_t cursor = 0;
+    std::vector<FlowKey> moved;  // moved behind the cursor before it reached them
     std::uint64_t sent = 0;
     std::vector<ExpectationKey> expectation_keys;  // sent after the flows, their masters
     std::size_t expectation_cursor = 0;

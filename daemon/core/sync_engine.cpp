@@ -53,6 +53,7 @@ void SyncEngine::local_erase(const FlowKey& key) {
   const auto* e = local_.find(key);
   if (e == nullptr) return;
   local_digest_.remove(e->flow);
+  sender_.before_erase(static_cast<std::size_t>(e - local_.entries().data()));
   local_.erase(key);
   sender_.flow_changed(key);
 }
@@ -167,14 +168,14 @@ PeerReplica* SyncEngine::peer_for(std::uint32_t node_id) {
 void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
   counters_.datagrams_received += 1;
   counters_.datagram_bytes_received += plaintext.size();
-  // Parsed into an arena over a reused block: the dozens of flow messages in a packet cost no
-  // allocation each.
+  // The flow messages are read from the bytes directly (core/packet_parts); the control
+  // fields parse into an arena over a reused block, without allocation.
   google::protobuf::ArenaOptions arena_options;
   arena_options.initial_block = arena_block_.data();
   arena_options.initial_block_size = arena_block_.size();
   google::protobuf::Arena arena(arena_options);
   v1::Packet& p = *google::protobuf::Arena::CreateMessage<v1::Packet>(&arena);
-  if (!p.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size())) || p.node_id() == 0 ||
+  if (!split_packet(plaintext, parts_) || !p.ParseFromString(parts_.control) || p.node_id() == 0 ||
       p.boot_id() == 0 || p.seq() == 0) {
     counters_.drop(DropReason::malformed);
     return;
@@ -236,7 +237,7 @@ void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
     counters_.received.add(MessageType::heartbeat, p.heartbeat().ByteSizeLong());
     hb = p.heartbeat();
   }
-  if (p.stream_seq() != 0) peer->on_stream_packet(p, now);
+  if (p.stream_seq() != 0) peer->on_stream_packet(ReceivedPacket{p, parts_, plaintext}, now);
   // After the stream part, so a heartbeat riding on a stream packet does not report it missing.
   if (hb) peer->on_heartbeat(*hb, now);
 }

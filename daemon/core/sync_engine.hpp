@@ -122,6 +122,7 @@ class SyncEngine {
   TimePoint last_sent_at_{};
   std::optional<TimePoint> pending_since_;  // first poll that found changes queued
   std::vector<char> arena_block_ = std::vector<char>(64 * 1024);
+  PacketParts parts_;  // the packet being received, reused
   TimePoint next_heartbeat_at_{};
   TimePoint next_digest_at_{};
   bool broadcast_resync_ = false;

@@ -1,4 +1,6 @@
 #pragma once
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <cstdint>
@@ -59,6 +61,8 @@ class SyncTransport {
                 SyncCounters& counters);
   Result<void> setup();
   void receive_next();
+  void drain();
+  void deliver(std::string_view datagram);
 
   boost::asio::ip::udp::socket socket_;
   TransportConfig config_;
@@ -66,8 +70,12 @@ class SyncTransport {
   SyncCounters& counters_;
   Handler handler_;
   std::vector<boost::asio::ip::udp::endpoint> destinations_;
-  boost::asio::ip::udp::endpoint from_;
-  std::string buffer_;
+  // Many datagrams per system call: a bulk is thousands of them.
+  static constexpr std::size_t batch = 32;
+  static constexpr std::size_t slot_bytes = 65536;
+  std::unique_ptr<char[]> slots_;  // left untouched until used: pages cost only once filled
+  std::vector<mmsghdr> messages_;
+  std::vector<iovec> iovecs_;
   std::string plaintext_;
   std::string sealed_;
   std::uint64_t send_errors_ = 0;

@@ -65,6 +65,18 @@ class FlowTable {
     return {&entries_.back(), Change::inserted};
   }
 
+  // The entry for the flow's key, inserted with `meta` if there was none (then `second` is
+  // true); an existing entry is left as it was, for the caller to compare and overwrite.
+  std::pair<Entry*, bool> find_or_insert(const Flow& flow, const Meta& meta = Meta{}) {
+    const std::uint64_t h = hash_key(flow.key);
+    const std::size_t s = find_slot(flow.key, h);
+    if (s != npos) return {&entries_[slots_[s].pos1 - 1], false};
+    grow_if_needed();
+    entries_.push_back(Entry{flow, meta});
+    place(h, static_cast<std::uint32_t>(entries_.size()));
+    return {&entries_.back(), true};
+  }
+
   bool erase(const FlowKey& key) {
     const std::size_t s = find_slot(key, hash_key(key));
     if (s == npos) return false;
