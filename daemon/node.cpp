@@ -91,6 +91,7 @@ Node::Node(Config config)
       metrics_timer_(io_) {}
 
 Node::~Node() {
+  if (dump_requester_.joinable()) dump_requester_.join();
   if (events_fd_) events_fd_->release();
   if (dump_fd_) dump_fd_->release();
   if (expectation_events_fd_) expectation_events_fd_->release();
@@ -468,12 +469,23 @@ void Node::start_local_pass(std::function<void()> then) {
   pass_running_ = true;
   pass_again_ = false;
   engine_->begin_local_pass();
-  if (auto r = dump_->start(DumpFilter{}); !r) {
-    log::error("kernel dump failed to start: " + r.error().message);
-    pass_running_ = false;
-    return;
-  }
-  continue_local_pass();
+  // The request alone makes the kernel walk its whole hash table, every namespace's entries
+  // included, until it has a first chunk of ours: tens of milliseconds with a few hundred
+  // thousand entries, most of them not ours (a backup starting beside a busy table). It runs
+  // beside the loop, which meanwhile goes on receiving peers' bulks and kernel events.
+  if (dump_requester_.joinable()) dump_requester_.join();
+  dump_requester_ = std::thread([this] {
+    auto r = dump_->start(DumpFilter{});
+    asio::post(io_, [this, r = std::move(r)] {
+      if (stopping_) return;
+      if (!r) {
+        log::error("kernel dump failed to start: " + r.error().message);
+        pass_running_ = false;
+        return;
+      }
+      continue_local_pass();
+    });
+  });
 }
 
 void Node::continue_local_pass() {
@@ -631,33 +643,44 @@ void Node::change_role(v1::Role target, ControlServer::Respond respond) {
 void Node::schedule_purge() {
   purge_timer_.expires_after(config_.purge_after);
   purge_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || roles_.role() == v1::ROLE_ACTIVE) return;
-    // Like conntrackd -t: give the entries left from our time as active a short timeout, so
-    // those without traffic here expire and any that still carry traffic survive.
-    auto flows = std::make_shared<std::vector<Flow>>();
-    auto r = dump_->run(DumpFilter{}, [&](const Flow& f, const FlowCounters&) {
-      if (!filter_.ignored(f) && f.timeout > config_.purge_timeout) flows->push_back(f);
-    });
-    if (!r) {
-      log::error("purge: kernel dump failed: " + r.error().message);
-      return;
-    }
-    auto cursor = std::make_shared<std::size_t>(0);
-    const std::uint32_t timeout = config_.purge_timeout;
-    auto source = [flows, cursor, timeout](Flow& out) {
-      if (*cursor >= flows->size()) return false;
-      out = (*flows)[(*cursor)++];
-      out.timeout = timeout;
-      return true;
-    };
-    auto job = std::make_shared<KernelWriteJob>(
-        io_, *writer_, KernelWriteJob::Mode::update, config_.commit_batch, source,
-        [this](const WriteReport& report) {
-          ++kernel_.purges;
-          log::info("purge: stale entries from our time as active: " + report.summary());
-        });
-    job->start();
+    if (!ec) purge_stale_entries();
   });
+}
+
+void Node::purge_stale_entries() {
+  if (roles_.role() == v1::ROLE_ACTIVE) return;
+  if (pass_running_) {  // the dump socket is busy with a pass: soon after it
+    purge_timer_.expires_after(std::chrono::milliseconds(100));
+    purge_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) purge_stale_entries();
+    });
+    return;
+  }
+  // Like conntrackd -t: give the entries left from our time as active a short timeout, so
+  // those without traffic here expire and any that still carry traffic survive.
+  auto flows = std::make_shared<std::vector<Flow>>();
+  auto r = dump_->run(DumpFilter{}, [&](const Flow& f, const FlowCounters&) {
+    if (!filter_.ignored(f) && f.timeout > config_.purge_timeout) flows->push_back(f);
+  });
+  if (!r) {
+    log::error("purge: kernel dump failed: " + r.error().message);
+    return;
+  }
+  auto cursor = std::make_shared<std::size_t>(0);
+  const std::uint32_t timeout = config_.purge_timeout;
+  auto source = [flows, cursor, timeout](Flow& out) {
+    if (*cursor >= flows->size()) return false;
+    out = (*flows)[(*cursor)++];
+    out.timeout = timeout;
+    return true;
+  };
+  auto job = std::make_shared<KernelWriteJob>(
+      io_, *writer_, KernelWriteJob::Mode::update, config_.commit_batch, source,
+      [this](const WriteReport& report) {
+        ++kernel_.purges;
+        log::info("purge: stale entries from our time as active: " + report.summary());
+      });
+  job->start();
 }
 
 // A promotion's commit was cut short (the daemon was killed): our peers' flows were only

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config.hpp"
@@ -106,6 +107,7 @@ class Node {
   void commit(std::function<void(const WriteReport&)> done, bool everything_held = false);
   void recover_interrupted_commit();
   void schedule_purge();
+  void purge_stale_entries();
 
   // Control socket.
   void on_control(const ControlRequest& req, ControlServer::Respond respond);
@@ -162,6 +164,9 @@ class Node {
   unsigned publishes_ = 0;
 
   bool pass_running_ = false;
+  // Sends a pass's dump request (see start_local_pass); the dump socket is its alone until
+  // it posts back.
+  std::thread dump_requester_;
   bool pass_again_ = false;
   std::vector<std::function<void()>> pass_waiters_;
   std::shared_ptr<KernelWriteJob> commit_job_;

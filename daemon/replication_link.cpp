@@ -36,7 +36,7 @@ void ReplicationLink::service() {
   const TimePoint now = Clock::now();
   out_.clear();
   engine_.poll(now, out_);
-  for (const auto& d : out_) transport_.send(d);
+  transport_.send(out_);
   const TimePoint next = engine_.next_wakeup(Clock::now());
   if (next <= Clock::now()) {
     kick();  // more to send (the engine sends in bounded rounds)

@@ -22,6 +22,7 @@ bool split_packet(std::string_view bytes, PacketParts& out) {
       continue;
     }
     if (!r.skip(type)) return false;
+    if (field == 16) continue;  // Packet.padding: nothing to parse
     out.control.append(start, r.position());
   }
   return true;

@@ -102,6 +102,7 @@ class SyncEngine {
   bool serviceable(const PeerReplica& p, TimePoint now) const;
   std::string make_datagram(TimePoint now, const StreamPacket* stream, bool with_heartbeat,
                             bool force_acks);
+  void pad_to(std::string& datagram, std::size_t size);
   bool control_due(TimePoint now) const;
 
   EngineConfig config_;

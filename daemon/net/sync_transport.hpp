@@ -49,11 +49,15 @@ class SyncTransport {
 
   void start(Handler handler);
   void send(std::string_view plaintext);
+  // Several datagrams; runs of equal size go to the kernel together (UDP GSO), dozens per
+  // system call, where the kernel allows it.
+  void send(const std::vector<std::string>& plaintexts);
   void close();
 
   // The largest Packet that fits one datagram on this link.
   std::size_t max_plaintext() const;
   std::uint64_t send_errors() const { return send_errors_; }
+  std::uint64_t segmented_sends() const { return segmented_sends_; }  // datagrams sent by GSO
   std::string describe() const;  // "multicast 239.1.2.3:3780 on sync0", for logs
 
  private:
@@ -79,6 +83,12 @@ class SyncTransport {
   std::string plaintext_;
   std::string sealed_;
   std::uint64_t send_errors_ = 0;
+  std::uint64_t segmented_sends_ = 0;
+  bool segmentation_refused_ = false;  // the route's device cannot: one datagram per call
+  std::string batch_;                  // sealed datagrams, back to back
+  std::vector<std::size_t> sizes_;
+  bool send_segments(const boost::asio::ip::udp::endpoint& dest, const char* data,
+                     std::size_t bytes, std::size_t segment);
 };
 
 }  // namespace ctsync

@@ -118,6 +118,37 @@ TEST_P(SyncTransportTest, FlowsTravelEndToEnd) {
   b.link->stop();
 }
 
+// A bulk's datagrams are padded to one size and handed to the kernel dozens at a time (UDP
+// GSO); the peer must still receive them one by one and hold the whole table.
+TEST_P(SyncTransportTest, BulkGoesOutInSegmentedSends) {
+  Side a = make_side(a_, 1, true);
+  Side b = make_side(b_, 2, false);
+  std::mt19937_64 rng(4);
+  for (std::uint32_t i = 1; i <= 20000; ++i) a.engine->local_upsert(test::random_flow(rng, i));
+  a.engine->set_role(v1::ROLE_ACTIVE, Clock::now());
+  b.engine->request_resync(Clock::now());
+  a.link->start();
+  b.link->start();
+  const auto deadline = Clock::now() + seconds(10);
+  const PeerTable* copy = nullptr;
+  while (Clock::now() < deadline) {
+    io_.run_for(std::chrono::milliseconds(20));
+    auto it = b.engine->peers().find(1);
+    copy = it == b.engine->peers().end() ? nullptr : &it->second->table();
+    if (copy && it->second->complete() && copy->size() == a.engine->local().size()) break;
+  }
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->size(), a.engine->local().size()) << GetParam();
+  for (const auto& e : a.engine->local()) {
+    const Flow* c = copy->find_flow(e.flow.key);
+    ASSERT_TRUE(c && same_replicated_state(*c, e.flow)) << GetParam();
+  }
+  EXPECT_GT(a.transport->segmented_sends(), 500u) << "the bulk went out one datagram per call";
+  EXPECT_EQ(b.engine->counters().dropped_for(DropReason::auth_failed), 0u);
+  a.link->stop();
+  b.link->stop();
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, SyncTransportTest,
                          ::testing::Values("ipv4-multicast", "ipv6-multicast", "unicast"),
                          [](const auto& param_info) {

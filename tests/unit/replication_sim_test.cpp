@@ -126,6 +126,7 @@ Outcome run(const Scenario& sc) {
   }
   out.settle_seconds = std::chrono::duration<double>(net.now() - stopped).count();
   out.bytes = net.bytes_sent();
+  EXPECT_EQ(net.oversized(), 0u) << "datagrams larger than max_packet_bytes";
   out.flows = net.node(0).local().size();
   for (std::size_t b = 0; b < sc.nodes; ++b) {
     out.resync_requests += net.node(b).counters().resync_requests_sent;
@@ -305,6 +306,36 @@ TEST(ReplicationSim, DigestRepairsSilentCorruption) {
   EXPECT_TRUE(done);
   EXPECT_EQ(o.diff, "");
   EXPECT_GT(o.resync_requests, 0u);
+}
+
+// A bulk's datagrams are all as large as a datagram may be (padded), so the transport can
+// segment them in the kernel; the live stream's are never padded.
+TEST(ReplicationSim, BulkDatagramsAreFullSizeAndLiveOnesAreNotPadded) {
+  EngineConfig config;
+  config.node_id = 1;
+  TimePoint now{};
+  SyncEngine active(config, nullptr, now);
+  std::mt19937_64 rng(22);
+  for (std::uint32_t i = 1; i <= 3000; ++i) active.local_upsert(test::random_flow(rng, i));
+  active.set_role(v1::ROLE_ACTIVE, now);
+  active.announce_table();
+  std::vector<std::string> out;
+  active.poll(now, out);
+  ASSERT_GT(out.size(), 10u);
+  std::size_t full = 0;
+  for (const auto& d : out) full += d.size() == config.max_packet_bytes ? 1 : 0;
+  EXPECT_GE(full, out.size() - 2) << "all but the control datagram and the bulk's last";
+  while (active.sender().bulk_in_progress()) {  // the rest of the bulk, acked by nobody
+    out.clear();
+    active.poll(now, out);
+    if (out.empty()) break;
+  }
+  for (std::uint32_t i = 5000; i <= 5100; ++i) active.local_upsert(test::random_flow(rng, i));
+  now += seconds(1);
+  out.clear();
+  active.poll(now, out);
+  ASSERT_FALSE(out.empty());
+  for (const auto& d : out) EXPECT_LT(d.size(), config.max_packet_bytes - 8) << "live: no padding";
 }
 
 // The bulk walks the table in place. A removal moves the table's last entry, which the walk

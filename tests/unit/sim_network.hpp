@@ -49,6 +49,7 @@ class Network {
   void set_profile(LinkProfile p) { profile_ = p; }
   void set_partitioned(std::size_t i, bool cut) { partitioned_[i] = cut; }
   void set_tamper(Tamper t) { tamper_ = std::move(t); }
+  std::uint64_t oversized() const { return oversized_; }
   std::uint64_t bytes_sent() const { return bytes_sent_; }
   std::uint64_t datagrams_sent() const { return datagrams_sent_; }
 
@@ -109,6 +110,8 @@ class Network {
   }
 
   void send(std::size_t from, const std::string& d) {
+    // What the link's MTU allows; a larger datagram would be fragmented or refused.
+    if (d.size() > configs_[from].max_packet_bytes) oversized_ += 1;
     bytes_sent_ += d.size();
     datagrams_sent_ += 1;
     if (partitioned_[from]) return;
@@ -140,6 +143,7 @@ class Network {
   std::vector<std::string> out_;
   std::uint64_t order_ = 0;
   std::uint64_t bytes_sent_ = 0;
+  std::uint64_t oversized_ = 0;
   std::uint64_t datagrams_sent_ = 0;
   std::uint64_t idle_wakeups_ = 0;
   Tamper tamper_;
