@@ -215,19 +215,28 @@ std::uint64_t PeerReplica::lag_packets() const {
 void PeerReplica::upsert(Flow&& flow) {
   auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_});
   if (!inserted) {
-    digest_.remove(e->flow);
+    if (!digest_stale_) digest_.remove(e->flow);
     e->flow = flow;
     e->meta.generation = generation_;
   }
-  digest_.add(flow);
+  if (!digest_stale_) digest_.add(flow);
   if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
+}
+
+const TableDigest& PeerReplica::digest() const {
+  if (digest_stale_) {
+    digest_ = TableDigest{};
+    for (const auto& e : table_) digest_.add(e.flow);
+    digest_stale_ = false;
+  }
+  return digest_;
 }
 
 void PeerReplica::erase(const FlowKey& key) {
   const auto* e = table_.find(key);
   if (e == nullptr) return;
   const Flow gone = e->flow;
-  digest_.remove(gone);
+  if (!digest_stale_) digest_.remove(gone);
   table_.erase(key);
   if (observer_) observer_->peer_flow_erased(node_id_, gone);
 }
@@ -259,6 +268,7 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
     // count is the sender's word and a reservation is ours to pay for.
     table_.reserve(std::min<std::uint64_t>(p.bulk_begin().flow_count(), max_bulk_reservation));
     ++generation_;
+    digest_stale_ = true;
     need_resync_ = false;
     resync_ever_sent_ = false;
   }
@@ -306,7 +316,7 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
   if (p.has_digest()) {
     counters_.received.add(MessageType::digest, p.digest().ByteSizeLong());
     const TableDigest theirs{p.digest().flow_count(), p.digest().flow_xor()};
-    if (!in_bulk_ && complete_ && !(theirs == digest_)) {
+    if (!in_bulk_ && complete_ && !(theirs == digest())) {
       counters_.digest_mismatches += 1;
       complete_ = false;
       want_resync(now);

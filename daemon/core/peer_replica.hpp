@@ -81,7 +81,8 @@ class PeerReplica {
   const PeerTable& table() const { return table_; }
   const ExpectationTable& expectations() const { return expectations_; }
   PeerTable& table() { return table_; }
-  const TableDigest& digest() const { return digest_; }
+  // Brought up to date first if a bulk left it stale.
+  const TableDigest& digest() const;
   bool bulk_in_progress() const { return in_bulk_; }
 
   // Forget the peer's flows (operator flush), telling the observer.
@@ -134,7 +135,10 @@ class PeerReplica {
   PeerTable table_;
   std::vector<Flow> decoded_;  // one packet's upserts, reused
   ExpectationTable expectations_;
-  TableDigest digest_;
+  // A bulk fills the table without it (a hash of every flow, a tenth of the receiver's time);
+  // it is rebuilt once, when next asked for: a digest from the peer comes every 10 s.
+  mutable TableDigest digest_;
+  mutable bool digest_stale_ = false;
 };
 
 }  // namespace ctsync

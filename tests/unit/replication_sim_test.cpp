@@ -382,6 +382,8 @@ TEST(ReplicationSim, BulkStillSendsEntriesThatRemovalsMoveBehindItsWalk) {
   }
   EXPECT_TRUE(backup.peers().at(1)->complete());
   EXPECT_EQ(compare(active.local(), copy()), "");
+  // The bulk left the copy's digest to be rebuilt when asked for: it must match.
+  EXPECT_EQ(backup.peers().at(1)->digest(), active.local_digest());
 }
 
 }  // namespace
