@@ -199,22 +199,29 @@ Result<Flow> decode_flow(const v1::FlowState& in) {
   return flow_from(in);
 }
 
-Result<FlowKey> decode_key(std::string_view bytes) {
-  wire::FlowKeyView view;
-  if (wire::parse(bytes, view)) return key_from(view);
-  v1::FlowKey m;
+namespace {
+
+// The direct read where the bytes are in its form, the generated parser otherwise.
+template <typename View, typename Message, typename Decode>
+auto decode_bytes(std::string_view bytes, const char* malformed, Decode decode) {
+  View view;
+  if (wire::parse(bytes, view)) return decode(view);
+  Message m;
   if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return make_error("flow key: malformed message");
-  return key_from(m);
+    return decltype(decode(view))(make_error(malformed));
+  return decode(m);
+}
+
+}  // namespace
+
+Result<FlowKey> decode_key(std::string_view bytes) {
+  return decode_bytes<wire::FlowKeyView, v1::FlowKey>(bytes, "flow key: malformed message",
+                                                      [](const auto& in) { return key_from(in); });
 }
 
 Result<Flow> decode_flow(std::string_view bytes) {
-  wire::FlowStateView view;
-  if (wire::parse(bytes, view)) return flow_from(view);
-  v1::FlowState m;
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    return make_error("flow: malformed message");
-  return flow_from(m);
+  return decode_bytes<wire::FlowStateView, v1::FlowState>(
+      bytes, "flow: malformed message", [](const auto& in) { return flow_from(in); });
 }
 
 }  // namespace ctsync
