@@ -6,20 +6,24 @@ namespace ctsync::wire {
 
 namespace {
 
-// Each field at most once: a repeated one means merging, which the generated parser does.
-bool first_time(std::uint32_t field, std::uint32_t& seen) {
-  const std::uint32_t bit = 1u << field;
-  if (seen & bit) return false;
-  seen |= bit;
-  return true;
-}
-
-bool parse_tuple(std::string_view bytes, TupleView& out) {
+// Walks a message's fields, each of them at most once (a repeated one means merging, which
+// the generated parser does) and numbered at most `last`; `read(field, type, reader)`
+// consumes one field's value and says whether it was in the expected form.
+template <typename Read>
+bool each_field(std::string_view bytes, std::uint32_t last, Read read) {
   Reader r(bytes);
   std::uint32_t seen = 0;
   while (!r.done()) {
     std::uint32_t field, type;
-    if (!r.tag(field, type) || field > 6 || !first_time(field, seen)) return false;
+    if (!r.tag(field, type) || field > last || (seen & (1u << field)) != 0) return false;
+    seen |= 1u << field;
+    if (!read(field, type, r)) return false;
+  }
+  return true;
+}
+
+bool parse_tuple(std::string_view bytes, TupleView& out) {
+  return each_field(bytes, 6, [&](std::uint32_t field, std::uint32_t type, Reader& r) {
     bool ok;
     switch (field) {
       case 1:
@@ -41,40 +45,29 @@ bool parse_tuple(std::string_view bytes, TupleView& out) {
         ok = type == as_varint && r.read_varint32(out.icmp_);
         break;
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool parse_seq(std::string_view bytes, SeqAdjustView& out) {
-  Reader r(bytes);
-  std::uint32_t seen = 0;
-  auto zigzag = [&r](std::int32_t& v) {
+  auto zigzag = [](Reader& r, std::int32_t& v) {
     std::uint32_t u;
     if (!r.read_varint32(u)) return false;
     v = static_cast<std::int32_t>((u >> 1) ^ (~(u & 1) + 1));
     return true;
   };
-  while (!r.done()) {
-    std::uint32_t field, type;
-    if (!r.tag(field, type) || field > 3 || !first_time(field, seen) || type != as_varint)
-      return false;
-    const bool ok = field == 1   ? r.read_varint32(out.correction_pos_)
-                    : field == 2 ? zigzag(out.offset_before_)
-                                 : zigzag(out.offset_after_);
-    if (!ok) return false;
-  }
-  return true;
+  return each_field(bytes, 3, [&](std::uint32_t field, std::uint32_t type, Reader& r) {
+    if (type != as_varint) return false;
+    return field == 1   ? r.read_varint32(out.correction_pos_)
+           : field == 2 ? zigzag(r, out.offset_before_)
+                        : zigzag(r, out.offset_after_);
+  });
 }
 
 }  // namespace
 
 bool parse(std::string_view bytes, FlowKeyView& out) {
-  Reader r(bytes);
-  std::uint32_t seen = 0;
-  while (!r.done()) {
-    std::uint32_t field, type;
-    if (!r.tag(field, type) || field > 4 || !first_time(field, seen)) return false;
+  return each_field(bytes, 4, [&](std::uint32_t field, std::uint32_t type, Reader& r) {
     bool ok;
     std::uint64_t v = 0;
     std::string_view m;
@@ -93,17 +86,12 @@ bool parse(std::string_view bytes, FlowKeyView& out) {
         ok = type == as_bytes && r.read_bytes(m) && parse_tuple(m, out.original_);
         break;
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 bool parse(std::string_view bytes, FlowStateView& out) {
-  Reader r(bytes);
-  std::uint32_t seen = 0;
-  while (!r.done()) {
-    std::uint32_t field, type;
-    if (!r.tag(field, type) || field > 15 || !first_time(field, seen)) return false;
+  return each_field(bytes, 15, [&](std::uint32_t field, std::uint32_t type, Reader& r) {
     bool ok;
     std::string_view m;
     switch (field) {
@@ -158,9 +146,8 @@ bool parse(std::string_view bytes, FlowStateView& out) {
         out.has_seq_reply_ = true;
         break;
     }
-    if (!ok) return false;
-  }
-  return true;
+    return ok;
+  });
 }
 
 }  // namespace ctsync::wire
