@@ -205,16 +205,6 @@ void SyncTransport::deliver(std::string_view datagram) {
   }
 }
 
-void SyncTransport::send(std::string_view plaintext) {
-  sealer_.seal(plaintext, sealed_);
-  for (const auto& dest : destinations_) {
-    boost::system::error_code ec;
-    socket_.send_to(asio::buffer(sealed_), dest, 0, ec);
-    // A lost datagram is the reliability layer's job; only count it here.
-    if (ec) send_errors_ += 1;
-  }
-}
-
 void SyncTransport::send(const std::vector<std::string>& plaintexts) {
   batch_.clear();
   sizes_.clear();

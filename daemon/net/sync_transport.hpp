@@ -48,8 +48,7 @@ class SyncTransport {
                                                      SyncCounters& counters);
 
   void start(Handler handler);
-  void send(std::string_view plaintext);
-  // Several datagrams; runs of equal size go to the kernel together (UDP GSO), dozens per
+  // Seals and sends datagrams; runs of equal size go to the kernel together (UDP GSO), dozens per
   // system call, where the kernel allows it.
   void send(const std::vector<std::string>& plaintexts);
   void close();
