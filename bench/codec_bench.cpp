@@ -1,8 +1,10 @@
 // Google Benchmark: how many flows per second go through the sender (encode + seal) and the
 // receiver (open + decode + apply to the external cache), and how many bytes one flow update
-// costs on the wire, IPv4 and IPv6.
+// costs on the wire, IPv4 and IPv6; and the longest a single insert stalls the event loop
+// while the local table grows.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 
 #include "bench_flows.hpp"
@@ -105,6 +107,27 @@ void BM_BytesPerTcpUpdate(benchmark::State& state) {
       static_cast<double>(bytes) / static_cast<double>(chosen.size());
 }
 BENCHMARK(BM_BytesPerTcpUpdate)->Arg(4)->Arg(6)->Unit(benchmark::kMillisecond);
+
+// The local table filling from empty, as under a storm: the longest single insert is how long
+// the event loop stops reading kernel events (a table that moved its flows to grow stalled
+// for tens of milliseconds at a million).
+void BM_LongestInsertWhileGrowing(benchmark::State& state) {
+  const auto flows = bench::flows(static_cast<std::size_t>(state.range(0)), 3);
+  double longest = 0;
+  for (auto _ : state) {
+    TimePoint now{};
+    SyncEngine a(config(1), nullptr, now);
+    for (const auto& f : flows) {
+      const auto t0 = std::chrono::steady_clock::now();
+      a.local_upsert(f);
+      longest = std::max(
+          longest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    benchmark::DoNotOptimize(a.local().size());
+  }
+  state.counters["longest_insert_ms"] = longest * 1e3;
+}
+BENCHMARK(BM_LongestInsertWhileGrowing)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 

@@ -52,10 +52,10 @@ void SyncEngine::local_refresh(const Flow& flow, const FlowCounters& counters) {
 }
 
 void SyncEngine::local_erase(const FlowKey& key) {
-  const auto* e = local_.find(key);
-  if (e == nullptr) return;
-  local_digest_.remove(e->flow);
-  sender_.before_erase(static_cast<std::size_t>(e - local_.entries().data()));
+  const std::size_t pos = local_.position(key);
+  if (pos == LocalTable::npos) return;
+  local_digest_.remove(local_.entries()[pos].flow);
+  sender_.before_erase(pos);
   local_.erase(key);
   sender_.flow_changed(key);
 }

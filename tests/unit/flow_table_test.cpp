@@ -76,6 +76,19 @@ TEST(FlowTable, MatchesAReferenceMapUnderRandomOperations) {
   EXPECT_EQ(seen, model.size());
 }
 
+// Growing must not move stored flows: a copy of a million of them stalled the event loop for
+// tens of milliseconds, and the kernel's event queue overflowed meanwhile.
+TEST(FlowTable, GrowingLeavesStoredFlowsInPlace) {
+  FlowTable<> t;
+  t.upsert(make_flow(0));
+  const Flow* first = t.find_flow(make_flow(0).key);
+  for (std::uint32_t i = 1; i < 20000; ++i) t.upsert(make_flow(i));
+  EXPECT_EQ(t.find_flow(make_flow(0).key), first);
+  EXPECT_EQ(&t.entries()[0].flow, first);
+  EXPECT_EQ(t.position(make_flow(19999).key), 19999u);
+  EXPECT_EQ(t.position(make_flow(20000).key), FlowTable<>::npos);
+}
+
 TEST(FlowTable, EraseIfAndClear) {
   FlowTable<> t;
   for (std::uint32_t i = 0; i < 1000; ++i) t.upsert(make_flow(i));
