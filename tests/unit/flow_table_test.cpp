@@ -76,52 +76,6 @@ TEST(FlowTable, MatchesAReferenceMapUnderRandomOperations) {
   EXPECT_EQ(seen, model.size());
 }
 
-// The index doubles a few slots at a time, so lookups, updates and removals meet a table
-// that is half in the old index and half in the new one.
-TEST(FlowTable, StaysCorrectWhileItsIndexGrows) {
-  FlowTable<> t;
-  std::map<std::uint32_t, std::uint32_t> model;  // id -> timeout
-  std::mt19937 rng(777);
-  std::size_t checked_while_growing = 0;
-  auto check = [&](std::uint32_t id) {
-    const Flow* f = t.find_flow(make_flow(id).key);
-    const auto m = model.find(id);
-    ASSERT_EQ(f != nullptr, m != model.end()) << id;
-    if (f == nullptr) return;
-    EXPECT_EQ(f->timeout, m->second);
-    EXPECT_EQ(&t.entries()[t.position(make_flow(id).key)].flow, f);
-  };
-  for (std::uint32_t step = 0; step < 120000; ++step) {
-    // The key space widens as it goes, so the table keeps outgrowing its index.
-    const std::uint32_t id = rng() % (step / 2 + 16);
-    if (rng() % 4 == 0) {
-      ASSERT_EQ(t.erase(make_flow(id).key), model.erase(id) == 1) << step;
-    } else {
-      Flow f = make_flow(id);
-      f.timeout = rng();
-      t.upsert(f);
-      model[id] = f.timeout;
-    }
-    if (t.growing()) {
-      if (++checked_while_growing % 50 == 0) {
-        ASSERT_TRUE(t.index_is_consistent()) << step;
-      }
-      for (int k = 0; k < 3; ++k) check(rng() % (step / 2 + 16));
-      check(id);
-    }
-  }
-  EXPECT_GT(checked_while_growing, 500u);
-  ASSERT_EQ(t.size(), model.size());
-  EXPECT_TRUE(t.index_is_consistent());
-  for (const auto& [id, timeout] : model) check(id);
-  FlowTable<> copy = t;
-  for (const auto& [id, timeout] : model) ASSERT_NE(copy.find_flow(make_flow(id).key), nullptr);
-  t.clear();
-  EXPECT_EQ(t.find_flow(make_flow(model.begin()->first).key), nullptr);
-  t.upsert(make_flow(1));
-  EXPECT_NE(t.find_flow(make_flow(1).key), nullptr);
-}
-
 // Growing must not move stored flows: a copy of a million of them stalled the event loop for
 // tens of milliseconds, and the kernel's event queue overflowed meanwhile.
 TEST(FlowTable, GrowingLeavesStoredFlowsInPlace) {
