@@ -2,7 +2,6 @@
 #include <cstddef>
 #include <iterator>
 #include <memory>
-#include <new>
 #include <type_traits>
 #include <utility>
 #include <vector>
