@@ -98,16 +98,6 @@ void profile(test::ChildProcess& perf, pid_t pid, const std::string& name) {
   std::this_thread::sleep_for(300ms);
 }
 
-template <typename Pred>
-bool poll_until(Pred pred, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
-  const auto end = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(every);
-  }
-  return pred();
-}
-
 // ---- the two daemons ----
 
 class Daemon {
@@ -306,7 +296,7 @@ Sample replicate(Daemon& d, const std::vector<Flow>& flows, const std::string& s
   s.resync_start_s = seconds_since(r0);
   d.after_restart(t, 2);
   // Polled every 5 ms (the load phase's 20 ms would be a sixth of the result here).
-  poll_until([&] { return d.peer_holds(t, 2) >= m; }, 120000ms, 5ms);
+  PairTopology::wait_for([&] { return d.peer_holds(t, 2) >= m; }, 120000ms, 5ms);
   s.resync_s = seconds_since(r0);
   perf1.kill(SIGINT);
 

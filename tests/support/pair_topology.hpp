@@ -215,13 +215,14 @@ class PairTopology {
         ns.exec(std::string(CTSYNCCTL_PATH) + " -s " + socket_path(node) + " " + args + " 2>&1"));
   }
 
-  // Waits until `pred` holds, polling; false after `timeout`.
+  // Waits until `pred` holds, polling every `every`; false after `timeout`.
   template <typename Pred>
-  static bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
+  static bool wait_for(Pred pred, std::chrono::milliseconds timeout,
+                       std::chrono::milliseconds every = std::chrono::milliseconds(20)) {
     const auto end = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < end) {
       if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(every);
     }
     return pred();
   }
