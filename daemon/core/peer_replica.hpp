@@ -50,6 +50,10 @@ class PeerReplica {
 
   void heard(TimePoint now);
   void on_heartbeat(const v1::Heartbeat& hb, TimePoint now);
+  // Whether stream packet `stream_seq` would be news: neither applied nor held early.
+  bool lacks_stream_packet(std::uint64_t stream_seq) const {
+    return (next_expected_ == 0 || stream_seq >= next_expected_) && pending_.count(stream_seq) == 0;
+  }
   // Applies the packet if it is the next one; keeps a copy if it is early.
   void on_stream_packet(const ReceivedPacket& packet, TimePoint now);
 

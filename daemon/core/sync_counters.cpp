@@ -22,6 +22,8 @@ std::string_view drop_reason_name(DropReason r) {
       return "replay";
     case DropReason::duplicate:
       return "duplicate";
+    case DropReason::stale:
+      return "stale";
     case DropReason::own:
       return "own";
     case DropReason::count_:

@@ -18,6 +18,8 @@ enum class DropReason : std::uint8_t {
   malformed,    // opened, but is not a valid v1 Packet
   replay,       // genuine, but from an earlier boot of the sender or older than the window
   duplicate,    // genuine, already received within the window (normal on lossy links)
+  stale,        // genuine, never received, but older than what we hold: sent before we first
+                // heard the sender's boot, or late with nothing in it still news
   own,          // our own datagram looped back
   count_
 };

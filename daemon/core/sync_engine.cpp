@@ -195,17 +195,31 @@ void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
     counters_.drop(DropReason::replay);
     return;
   }
-  switch (peer->check_datagram(p.seq())) {
+  const auto verdict = peer->check_datagram(p.seq());
+  switch (verdict) {
     case ReplayWindow::Verdict::duplicate:
       counters_.drop(DropReason::duplicate);
       return;
     case ReplayWindow::Verdict::replay:
       counters_.drop(DropReason::replay);
       return;
+    case ReplayWindow::Verdict::stale:
+      counters_.drop(DropReason::stale);
+      return;
+    case ReplayWindow::Verdict::late:
+      // Newer datagrams from this sender have been heard since: its heartbeat, nacks and
+      // resync request are out of date, and a replay of a datagram we lost must not bring
+      // them back. Only a stream packet we still lack is news (the stream puts it in order).
+      if (p.stream_seq() == 0 || !peer->lacks_stream_packet(p.stream_seq())) {
+        counters_.drop(DropReason::stale);
+        return;
+      }
+      break;
     case ReplayWindow::Verdict::fresh:
       break;
   }
-  peer->heard(now);
+  const bool late = verdict == ReplayWindow::Verdict::late;
+  if (!late) peer->heard(now);
   if (!was_up_[p.node_id()]) {
     was_up_[p.node_id()] = true;
     sender_.peer_up(p.node_id(), now);
@@ -216,6 +230,10 @@ void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
     if (a.node_id() == config_.node_id && a.boot_id() == config_.boot_id) {
       sender_.on_ack(p.node_id(), a.stream_seq(), now);
     }
+  }
+  if (late) {  // acks only ever move forward: an old one changes nothing
+    peer->on_stream_packet(ReceivedPacket{p, parts_, plaintext}, now);
+    return;
   }
   for (const auto& n : p.nacks()) {
     counters_.received.add(MessageType::nack, n.ByteSizeLong());

@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include "core/packet_parts.hpp"
+#include "ctsync/v1/sync.pb.h"
 #include "flow_factory.hpp"
 #include "kernel/conntrack_writer.hpp"
 #include "net/datagram_sealer.hpp"
@@ -91,6 +93,25 @@ class Attacker {
   int fd_ = -1;
 };
 
+// Which node sent a captured datagram: opened with the pair's key, as a peer would.
+std::uint32_t sender_of(const PairTopology& t, const std::string& sealed) {
+  auto key = load_key_file(t.dir + "/sync.key", false);
+  if (!key) throw std::runtime_error(key.error().message);
+  KeyRing ring;
+  ring.add(1, *key);
+  (void)ring.set_send_id(1);
+  DatagramSealer sealer(ring, 65535);
+  std::string plain;
+  if (sealer.open(sealed, plain).dropped)
+    throw std::runtime_error("a captured datagram did not open");
+  PacketParts parts;
+  v1::Packet p;
+  if (!split_packet(plain, parts) || !p.ParseFromString(parts.control)) {
+    throw std::runtime_error("a captured datagram did not parse");
+  }
+  return p.node_id();
+}
+
 KeyRing wrong_key(std::uint8_t id) {
   KeyRing r;
   SecretKey k;
@@ -104,6 +125,12 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   PairTopology t;
   Attacker atk(t);
   t.start_daemon(1);
+  // fw1 speaks for a while before fw2 starts: fw2 never sees these datagrams, so its window
+  // holds no mark for them. Their replay must still not pass as news.
+  std::this_thread::sleep_for(400ms);
+  atk.capture();
+  const std::size_t before_fw2_started = atk.captured.size();
+  ASSERT_GT(before_fw2_started, 0u) << "fw1 heartbeats while alone";
   t.start_daemon(2);
   ASSERT_EQ(t.ctl(1, "promote"), 0);
   ConntrackWriter w = writer_in(t.fw1);
@@ -119,7 +146,11 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   ASSERT_TRUE(w.remove(gone, errors).ok());
   ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 100; }, 10000ms));
   atk.capture();
-  ASSERT_GT(atk.captured.size(), 5u) << "the attacker must have heard the stream";
+  ASSERT_GT(atk.captured.size(), before_fw2_started + 5)
+      << "the attacker must have heard the stream";
+  std::size_t from_fw1 = 0, from_fw2 = 0;
+  for (const auto& d : atk.captured) (sender_of(t, d) == 1 ? from_fw1 : from_fw2) += 1;
+  ASSERT_EQ(from_fw1 + from_fw2, atk.captured.size());
   // The backup (external mode) never writes peers' flows to its kernel; nothing an attacker
   // sends may make it.
   auto test_flows_in_fw2_kernel = [&] {
@@ -128,6 +159,14 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   };
   ASSERT_EQ(test_flows_in_fw2_kernel(), 0u);
   const auto before = dropped(t, 2);
+  auto dropped_since = [&](const nlohmann::json& since) {
+    const auto now = dropped(t, 2);
+    std::uint64_t n = 0;
+    for (const auto& [reason, count] : now.items()) {
+      n += count.get<std::uint64_t>() - since[reason].get<std::uint64_t>();
+    }
+    return n;
+  };
 
   // Counted attacks, each kind a known number of times.
   DatagramSealer forger(wrong_key(1), 1500);  // the right key id, the wrong secret
@@ -143,18 +182,32 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   }
   // Replays of every genuine datagram: the upserts of the flows deleted since come back.
   for (const auto& d : atk.captured) atk.send(d);
-  std::this_thread::sleep_for(500ms);
+  // Every datagram sent is refused under some reason: wait for all of them to be counted (an
+  // uncounted one shows as a time-out here), then check which reason each kind got.
+  const std::uint64_t attacks = 4 * 50 + atk.captured.size();
+  EXPECT_TRUE(PairTopology::wait_for([&] { return dropped_since(before) >= attacks; }, 10000ms))
+      << dropped_since(before) << " of " << attacks << " datagrams counted";
   const auto after = dropped(t, 2);
   auto grew = [&](const char* reason) {
     return after[reason].get<std::uint64_t>() - before[reason].get<std::uint64_t>();
   };
+  EXPECT_EQ(dropped_since(before), attacks) << "nothing else was dropped";
   EXPECT_EQ(grew("auth_failed"), 50u);
   EXPECT_EQ(grew("unknown_key"), 50u);
   EXPECT_EQ(grew("truncated"), 50u);
   EXPECT_EQ(grew("oversized"), 50u);
-  EXPECT_GE(grew("duplicate") + grew("replay") + grew("own"), atk.captured.size() - 2)
-      << "every captured datagram refused (fw2's own ones count as own)";
+  // fw2's own datagrams, heard back with its own node id.
+  EXPECT_EQ(grew("own"), from_fw2);
+  // fw1's: those fw2 received are duplicates; those sent before fw2 started (and any fw2
+  // lost, which the stream has repaired since) were never seen and are stale. None is news.
+  EXPECT_EQ(grew("duplicate") + grew("stale"), from_fw1);
+  EXPECT_GE(grew("stale"), before_fw2_started);
+  EXPECT_EQ(grew("replay"), 0u) << "every one of them is from fw1's current boot";
   EXPECT_EQ(external_count(t, 2), 100u) << "no deleted flow came back";
+  const auto fw2_peers = nlohmann::json::parse(t.ctl_output(2, "status --json"))["peers"];
+  ASSERT_EQ(fw2_peers.size(), 1u);
+  EXPECT_EQ(fw2_peers[0]["role"], "active")
+      << "fw1's old heartbeats (a backup then) did not turn back its role";
 
   // A flood of random datagrams while the active node keeps working: replication must keep
   // up (bounded lag) and nothing must change but what the active node really did.
@@ -191,15 +244,18 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   t.start_daemon(1);
   ASSERT_TRUE(PairTopology::wait_for(
       [&] { return t.ctl(2, "ready") == 0 && external_count(t, 2) == 200; }, 10000ms));
-  const auto before_replay = dropped(t, 2)["replay"].get<std::uint64_t>();
-  std::size_t old_boot = 0;
-  for (const auto& d : atk.captured) {
-    atk.send(d);
-    ++old_boot;
-  }
-  std::this_thread::sleep_for(300ms);
-  EXPECT_GE(dropped(t, 2)["replay"].get<std::uint64_t>() - before_replay, old_boot / 2)
-      << "fw1's datagrams from its earlier boot";
+  const auto before_replay = dropped(t, 2);
+  for (const auto& d : atk.captured) atk.send(d);
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] { return dropped_since(before_replay) >= atk.captured.size(); }, 10000ms))
+      << dropped_since(before_replay) << " of " << atk.captured.size() << " datagrams counted";
+  const auto after_replay = dropped(t, 2);
+  auto grew_since_restart = [&](const char* reason) {
+    return after_replay[reason].get<std::uint64_t>() - before_replay[reason].get<std::uint64_t>();
+  };
+  EXPECT_EQ(grew_since_restart("replay"), from_fw1) << "fw1's datagrams from its earlier boot";
+  EXPECT_EQ(grew_since_restart("own"), from_fw2);
+  EXPECT_EQ(dropped_since(before_replay), atk.captured.size()) << "nothing else was dropped";
   EXPECT_EQ(external_count(t, 2), 200u);
   EXPECT_EQ(test_flows_in_fw2_kernel(), 0u) << "the backup's kernel was never touched";
   EXPECT_TRUE(t.d1.running() && t.d2.running());

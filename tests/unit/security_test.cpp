@@ -27,6 +27,8 @@ struct Pair {
   std::unique_ptr<SyncEngine> a, b;
   DatagramSealer sealer{ring(1, 0x11), 1500};
   std::vector<std::string> captured;  // every sealed datagram a sent
+  bool hold = false;                  // a's datagrams do not reach b (lost, or b not running)
+  std::vector<std::string> held;      // what a sent while `hold`
 
   Pair() {
     ca.node_id = 1;
@@ -59,7 +61,11 @@ struct Pair {
         std::string sealed;
         sealer.seal(p, sealed);
         captured.push_back(sealed);
-        deliver_to_b(sealed);
+        if (hold) {
+          held.push_back(sealed);
+        } else {
+          deliver_to_b(sealed);
+        }
       }
       out.clear();
       b->poll(now, out);
@@ -75,6 +81,9 @@ struct Pair {
   }
 
   const PeerTable& copy() { return b->peers().at(1)->table(); }
+  v1::Role role_seen_by_b() { return b->peers().at(1)->role(); }
+  // b restarts: a new receiver that never saw anything a sent before.
+  void restart_b() { b = std::make_unique<SyncEngine>(cb, nullptr, now); }
   std::uint64_t drops(DropReason r) { return b->counters().dropped_for(r); }
 };
 
@@ -237,6 +246,81 @@ TEST(Security, DatagramFromBeforeTheSenderRestartedIsAReplay) {
   for (const auto& d : old_boot) p.deliver_to_b(d);
   EXPECT_EQ(p.drops(DropReason::replay) - replays_before, old_boot.size());
   EXPECT_EQ(p.copy().find(f.key), nullptr);
+}
+
+// The receiver never saw these (it started after they were sent), so its window has no mark
+// for them; a window without a floor took their replay as news, and their heartbeats' old
+// role overwrote the peer's current one.
+TEST(Security, ReplayOfDatagramsSentBeforeJoiningChangesNothing) {
+  Pair p;
+  p.a->set_role(v1::ROLE_BACKUP, p.now);
+  p.exchange(milliseconds(30));
+  p.hold = true;  // b is not running: a's backup-time heartbeats reach nobody
+  p.exchange(milliseconds(30));
+  p.a->set_role(v1::ROLE_ACTIVE, p.now);
+  p.a->announce_table();
+  const Flow f = sample_flow(3);
+  p.a->local_upsert(f);
+  p.exchange(milliseconds(20));
+  p.restart_b();
+  p.hold = false;
+  p.exchange(milliseconds(300));
+  ASSERT_EQ(p.role_seen_by_b(), v1::ROLE_ACTIVE);
+  ASSERT_NE(p.copy().find(f.key), nullptr);
+  ASSERT_TRUE(p.b->peers().at(1)->complete());
+  ASSERT_LT(p.captured.size(), 64u) << "all of them inside the receiver's window";
+
+  const auto received_before = p.b->counters().datagrams_received;
+  for (const auto& d : p.held) p.deliver_to_b(d);
+  EXPECT_EQ(p.drops(DropReason::stale), p.held.size()) << "every one counted, as stale";
+  EXPECT_EQ(p.b->counters().datagrams_received - received_before, p.held.size());
+  EXPECT_EQ(p.role_seen_by_b(), v1::ROLE_ACTIVE) << "an old heartbeat's role is not news";
+  EXPECT_NE(p.copy().find(f.key), nullptr);
+  EXPECT_TRUE(p.b->peers().at(1)->complete());
+}
+
+// A datagram lost on the way and replayed later: its stream packet is still news if the
+// stream lacks it (the stream puts it in order); nothing else of it is.
+TEST(Security, LateDatagramTakesOnlyItsStreamPacket) {
+  Pair p;
+  const Flow f1 = sample_flow(11), f2 = sample_flow(12);
+  p.hold = true;
+  p.a->local_upsert(f1);
+  p.exchange(milliseconds(20));
+  const std::size_t first = p.held.size();
+  p.a->local_upsert(f2);
+  p.exchange(milliseconds(20));
+  ASSERT_GT(first, 0u);
+  ASSERT_GT(p.held.size(), first);
+  for (std::size_t i = first; i < p.held.size(); ++i) p.deliver_to_b(p.held[i]);
+  EXPECT_EQ(p.copy().find(f2.key), nullptr) << "f2 waits for the stream packet before it";
+  for (std::size_t i = 0; i < first; ++i) p.deliver_to_b(p.held[i]);
+  EXPECT_NE(p.copy().find(f1.key), nullptr) << "the late stream packet was taken";
+  EXPECT_NE(p.copy().find(f2.key), nullptr) << "and the stream moved on past it";
+  EXPECT_EQ(p.drops(DropReason::replay), 0u);
+
+  // The same late datagrams again: duplicates now.
+  const auto dup = p.drops(DropReason::duplicate);
+  for (std::size_t i = 0; i < first; ++i) p.deliver_to_b(p.held[i]);
+  EXPECT_EQ(p.drops(DropReason::duplicate) - dup, first);
+}
+
+// Lost while the sender was a backup, replayed once it is active again: the old role stays
+// out.
+TEST(Security, LateHeartbeatDoesNotTurnBackThePeersRole) {
+  Pair p;
+  p.a->set_role(v1::ROLE_BACKUP, p.now);
+  p.hold = true;
+  p.exchange(milliseconds(30));
+  p.hold = false;
+  p.a->set_role(v1::ROLE_ACTIVE, p.now);
+  p.exchange(milliseconds(30));
+  ASSERT_EQ(p.role_seen_by_b(), v1::ROLE_ACTIVE);
+  ASSERT_FALSE(p.held.empty());
+  const auto stale_before = p.drops(DropReason::stale);
+  for (const auto& d : p.held) p.deliver_to_b(d);
+  EXPECT_EQ(p.drops(DropReason::stale) - stale_before, p.held.size());
+  EXPECT_EQ(p.role_seen_by_b(), v1::ROLE_ACTIVE);
 }
 
 }  // namespace
