@@ -3,7 +3,11 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -22,18 +26,34 @@ const SecretKey* KeyRing::find(std::uint8_t id) const {
   return it == keys_.end() ? nullptr : &it->second;
 }
 
+std::size_t distinct_byte_values(const SecretKey& key) {
+  std::array<bool, 256> seen{};
+  std::size_t n = 0;
+  for (const std::uint8_t b : key) {
+    if (!seen[b]) seen[b] = true, ++n;
+  }
+  return n;
+}
+
 Result<SecretKey> load_key_file(const std::string& path, bool strict) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return make_error("key file " + path + ": " + std::strerror(errno), errno);
   }
   if (!S_ISREG(st.st_mode)) return make_error("key file " + path + ": not a regular file");
-  if (strict) {
-    if (st.st_uid != 0) return make_error("key file " + path + ": not owned by root");
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-      return make_error("key file " + path +
-                        ": readable or writable by group or others (chmod 600 it)");
-    }
+  // Whoever reads the key can forge every sync datagram: others never, the service's group
+  // at most reading, the owner root (or, outside --strict, the user the daemon runs as).
+  if ((st.st_mode & (S_IRWXO | S_IWGRP | S_IXGRP | S_IXUSR)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return make_error("key file " + path + ": mode " + mode +
+                      " is too open (others must have no access, the group at most read): run "
+                      "chmod 0600 " +
+                      path + " (or chmod 0640 with the service's group)");
+  }
+  if (st.st_uid != 0 && (strict || st.st_uid != ::geteuid())) {
+    return make_error("key file " + path + ": owned by uid " + std::to_string(st.st_uid) +
+                      ", not root: run chown root " + path);
   }
   std::ifstream in(path);
   if (!in) return make_error("key file " + path + ": cannot be read");
@@ -54,6 +74,13 @@ Result<SecretKey> load_key_file(const std::string& path, bool strict) {
                      nullptr) != 0 ||
       bin_len != key.size()) {
     return make_error("key file " + path + ": not hexadecimal");
+  }
+  if (const std::size_t n = distinct_byte_values(key); n < min_distinct_key_bytes) {
+    sodium_memzero(key.data(), key.size());
+    return make_error("key file " + path + ": not a random key (" + std::to_string(n) +
+                      " distinct byte values; a random 32-byte key has about 30): make one "
+                      "with ctsyncctl keygen " +
+                      path);
   }
   return key;
 }

@@ -27,9 +27,14 @@ class KeyRing {
 };
 
 // Reads a key file: 64 hexadecimal characters (optionally followed by a newline), as
-// `openssl rand -hex 32` or `ctsyncctl keygen` write them. When `strict`, the file must be
-// owned by root and not readable or writable by group or others.
+// `openssl rand -hex 32` or `ctsyncctl keygen` write them. Always refused: a file others can
+// access, one the group can write, a key with fewer than min_distinct_key_bytes distinct byte
+// values (all zeros, a repeated pattern: not random). The owner must be root, or the daemon's
+// own user; when `strict`, root.
 Result<SecretKey> load_key_file(const std::string& path, bool strict);
+
+inline constexpr std::size_t min_distinct_key_bytes = 16;
+std::size_t distinct_byte_values(const SecretKey& key);
 
 // Formats a fresh random key in the key file format.
 std::string generate_key_text();

@@ -37,6 +37,11 @@ class BadConfigurations : public ::testing::Test {
     write(dir_ + "/open.key", "8f1a6b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e\n",
           0644);
     write(dir_ + "/short.key", "8f1a6b2c3d4e5f60\n", 0600);
+    write(dir_ + "/group.key", "8f1a6b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e\n",
+          0640);
+    write(dir_ + "/zero.key", std::string(64, '0') + "\n", 0600);
+    write(dir_ + "/pattern.key",
+          "0102030405060708090a0b0c0d0e0f0102030405060708090a0b0c0d0e0f0101\n", 0600);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -62,7 +67,11 @@ TEST_F(BadConfigurations, EachGivesOneClearErrorWithFileLineAndKey) {
       {"missing key file", config("", dir_ + "/absent.key", ""), true, "sync.keys[0].file",
        "No such file", 8},
       {"key file readable by others", config("", dir_ + "/open.key", ""), true, "sync.keys[0].file",
-       "readable or writable by group or others", 8},
+       "mode 0644 is too open", 8},
+      {"all-zero key", config("", dir_ + "/zero.key", ""), true, "sync.keys[0].file",
+       "not a random key (1 distinct byte values", 8},
+      {"15 distinct bytes", config("", dir_ + "/pattern.key", ""), true, "sync.keys[0].file",
+       "not a random key (15 distinct byte values", 8},
       {"wrong key length", config("", dir_ + "/short.key", ""), true, "sync.keys[0].file",
        "expected 64 hexadecimal characters", 8},
       {"unknown option", config("", good, "[cache]\nturbo = true\n"), false, "cache.turbo",
@@ -111,6 +120,12 @@ TEST_F(BadConfigurations, EachGivesOneClearErrorWithFileLineAndKey) {
     }
   }
   ::close(busy);
+  // A group-readable key (0640: the service's group) passes, as a 0600 one does.
+  std::ofstream(dir_ + "/group.toml") << config("port = 47998\n", dir_ + "/group.key",
+                                                "[control]\nsocket = \"" + dir_ + "/c.sock\"\n");
+  EXPECT_EQ(sh(std::string(CTSYNCD_PATH) + " --check-config --strict -c " + dir_ +
+               "/group.toml >/dev/null 2>&1"),
+            0);
   // And the good file passes both checks.
   std::ofstream(dir_ + "/ok.toml")
       << config("port = 47998\n", good, "[control]\nsocket = \"" + dir_ + "/c.sock\"\n");
@@ -193,6 +208,55 @@ TEST(ControlSocket, RootOnlyAndMalformedRequestsGetAnErrorReply) {
   EXPECT_EQ(
       sh(std::string(CTSYNCCTL_PATH) + " --socket /tmp/ctsync-nowhere.sock status >/dev/null 2>&1"),
       3);
+}
+
+// The key rules hold for the daemon itself, not only for --check-config --strict: a key file
+// others can read is refused at start-up, and on reload (SIGHUP) the running keys are kept.
+TEST(KeyFile, TooOpenOrWeakKeyIsRefusedAtStartAndOnReload) {
+  test::PairTopology t;
+  const std::string key = t.dir + "/sync.key";
+  auto start_output = [&](int node) {
+    t.write_config(node);
+    const auto& ns = node == 1 ? t.fw1 : t.fw2;
+    return sh_output(ns.exec("timeout 10 " + std::string(CTSYNCD_PATH) + " -c " +
+                             t.config_path(node) + " 2>&1; echo exit=$?"));
+  };
+  ::chmod(key.c_str(), 0644);
+  std::string out = start_output(2);
+  EXPECT_NE(out.find("exit=3"), std::string::npos) << out;
+  EXPECT_NE(out.find(key + ": mode 0644 is too open"), std::string::npos) << out;
+  EXPECT_NE(out.find("chmod 0600 " + key), std::string::npos) << "the fix is named\n" << out;
+
+  const std::string weak = t.dir + "/weak.key";
+  std::ofstream(weak) << std::string(64, '0') << "\n";
+  ::chmod(weak.c_str(), 0600);
+  const std::string weak_config = t.dir + "/weak.toml";
+  t.write_config(2);
+  std::string text;
+  {
+    std::ifstream in(t.config_path(2));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find(key), key.size(), weak);
+  std::ofstream(weak_config) << text;
+  out = sh_output(t.fw2.exec("timeout 10 " + std::string(CTSYNCD_PATH) + " -c " + weak_config +
+                             " 2>&1; echo exit=$?"));
+  EXPECT_NE(out.find("exit=3"), std::string::npos) << out;
+  EXPECT_NE(out.find(weak + ": not a random key"), std::string::npos) << out;
+
+  // Running with a good key; the file then becomes readable by others: the reload is refused,
+  // the daemon keeps its keys and keeps serving.
+  ::chmod(key.c_str(), 0600);
+  t.start_daemon(1);
+  ::chmod(key.c_str(), 0644);
+  t.d1.signal(SIGHUP);
+  EXPECT_TRUE(test::PairTopology::wait_for(
+      [&] { return t.d1.log().find("reload failed") != std::string::npos; },
+      std::chrono::milliseconds(10000)))
+      << t.d1.log();
+  EXPECT_NE(t.d1.log().find("mode 0644 is too open"), std::string::npos) << t.d1.log();
+  EXPECT_TRUE(t.d1.running());
+  EXPECT_EQ(t.ctl(1, "status"), 0);
 }
 
 }  // namespace
