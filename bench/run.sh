@@ -2,8 +2,9 @@
 # Every benchmark, on this machine, in one run: the codec, the kernel's injection ceiling,
 # and ctsyncd side by side with conntrackd. Writes docs/benchmarks-results.md (raw tables);
 # docs/benchmarks.md discusses them. Takes about 25 minutes on 2 cores.
-# Usage: sudo bench/run.sh [M...]   (default 10000 50000 200000 1000000; CTSYNC_BENCH_REPS=3)
+# Usage: bench/run.sh [M...]   (default 10000 50000 200000 1000000; CTSYNC_BENCH_REPS=3)
 set -euo pipefail
+. "$(dirname "$0")/../scripts/as-root.sh" "$@"
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -3,6 +3,7 @@
 # failover demo in network namespaces (about half a minute). Exits non-zero if a session was
 # lost.
 set -euo pipefail
+. "$(dirname "$0")/as-root.sh" "$@"
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's whole test suite, exactly as CI runs it: installs the dependencies, builds the
 # normal, sanitizer and fuzzing configurations, and runs every test label CI covers.
-# Usage: sudo scripts/test.sh [--quick]   (--quick: normal build, unit + integration only)
+# Usage: scripts/test.sh [--quick]   (--quick: normal build, unit + integration only)
 set -euo pipefail
+. "$(dirname "$0")/as-root.sh" "$@"
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
