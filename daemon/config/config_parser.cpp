@@ -412,20 +412,26 @@ void read_filter(Reader& r, const toml::table& root, Config& c) {
   const toml::table* t = r.table(root, "filter");
   if (t == nullptr) return;
   r.only(*t, "filter",
-         {"ignore_protocols", "ignore_addresses", "ignore_tcp_states", "ignore_zones",
-          "ignore_marks", "ignore_loopback", "ignore_own_addresses", "virtual_addresses"});
+         {"accept_protocols", "accept_addresses", "address_match", "ignore_protocols",
+          "ignore_addresses", "ignore_tcp_states", "ignore_zones", "ignore_marks",
+          "ignore_loopback", "ignore_own_addresses", "virtual_addresses"});
   FilterRules& f = c.filter;
-  for (const toml::node* n : r.array(*t, "ignore_protocols", "filter")) {
-    std::optional<std::uint8_t> p;
-    if (auto i = n->value<std::int64_t>(); i && *i >= 0 && *i <= 255)
-      p = static_cast<std::uint8_t>(*i);
-    if (auto s = n->value<std::string>()) p = protocol_number(*s);
-    if (!p)
-      r.error(*n, "filter.ignore_protocols", "not a protocol name (tcp, udp, ...) or number 0-255");
-    else
-      f.ignore_protocols.push_back(*p);
-  }
-  for (const char* key : {"ignore_addresses", "virtual_addresses"}) {
+  const auto protocols = [&](const char* key, std::vector<std::uint8_t>& out) {
+    for (const toml::node* n : r.array(*t, key, "filter")) {
+      std::optional<std::uint8_t> p;
+      if (auto i = n->value<std::int64_t>(); i && *i >= 0 && *i <= 255)
+        p = static_cast<std::uint8_t>(*i);
+      if (auto s = n->value<std::string>()) p = protocol_number(*s);
+      if (!p)
+        r.error(*n, std::string("filter.") + key,
+                "not a protocol name (tcp, udp, ...) or number 0-255");
+      else
+        out.push_back(*p);
+    }
+  };
+  protocols("accept_protocols", f.accept_protocols);
+  protocols("ignore_protocols", f.ignore_protocols);
+  const auto cidrs = [&](const char* key, std::vector<Cidr>& out) {
     for (const toml::node* n : r.array(*t, key, "filter")) {
       const auto s = n->value<std::string>();
       auto cidr = s ? parse_cidr(*s) : std::nullopt;
@@ -433,10 +439,21 @@ void read_filter(Reader& r, const toml::table& root, Config& c) {
         r.error(*n, std::string("filter.") + key,
                 "'" + s.value_or("?") + "' is not an address or prefix (host bits must be zero)");
       } else {
-        (std::string_view(key) == "ignore_addresses" ? f.ignore_addresses : f.virtual_addresses)
-            .push_back(*cidr);
+        out.push_back(*cidr);
       }
     }
+  };
+  cidrs("accept_addresses", f.accept_addresses);
+  cidrs("ignore_addresses", f.ignore_addresses);
+  cidrs("virtual_addresses", f.virtual_addresses);
+  if (auto v = r.string(*t, "address_match", "filter")) {
+    if (*v == "original")
+      f.address_match = AddressMatch::original;
+    else if (*v == "sources")
+      f.address_match = AddressMatch::sources;
+    else
+      r.error(*t->get("address_match"), "filter.address_match",
+              "must be \"original\" or \"sources\", not \"" + *v + "\"");
   }
   for (const toml::node* n : r.array(*t, "ignore_tcp_states", "filter")) {
     const auto s = n->value<std::string>();

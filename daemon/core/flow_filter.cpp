@@ -5,10 +5,13 @@
 namespace ctsync {
 
 FlowFilter::FlowFilter(const FilterRules& rules, const std::vector<FamilyAddress>& own_addresses)
-    : cidrs_(rules.ignore_addresses),
+    : accepted_cidrs_(rules.accept_addresses),
+      match_(rules.address_match),
+      cidrs_(rules.ignore_addresses),
       zones_(rules.ignore_zones),
       marks_(rules.ignore_marks),
       loopback_(rules.ignore_loopback) {
+  for (auto p : rules.accept_protocols) accepted_protocols_.set(p);
   for (auto p : rules.ignore_protocols) protocols_.set(p);
   for (auto s : rules.ignore_tcp_states) {
     if (s < tcp_states_.size()) tcp_states_.set(s);
@@ -32,14 +35,22 @@ bool FlowFilter::address_ignored(Family f, const IpAddress& a) const {
   for (const auto& o : own_) {
     if (o.family == f && o.address == a) return true;
   }
-  for (const auto& c : cidrs_) {
-    if (c.contains(f, a)) return true;
+  return false;
+}
+
+bool FlowFilter::in_list(const std::vector<Cidr>& list, const Flow& flow) const {
+  const Tuple& o = flow.original();
+  const IpAddress& second = match_ == AddressMatch::sources ? flow.reply.src : o.dst;
+  for (const auto& c : list) {
+    if (c.contains(o.family, o.src) || c.contains(o.family, second)) return true;
   }
   return false;
 }
 
 bool FlowFilter::ignored(const Flow& flow) const {
   const Tuple& o = flow.original();
+  if (accepted_protocols_.any() && !accepted_protocols_.test(o.protocol)) return true;
+  if (!accepted_cidrs_.empty() && !in_list(accepted_cidrs_, flow)) return true;
   if (protocols_.test(o.protocol)) return true;
   if (o.protocol == proto::tcp && tcp_states_.test(static_cast<std::size_t>(flow.tcp.state)))
     return true;
@@ -47,7 +58,8 @@ bool FlowFilter::ignored(const Flow& flow) const {
   for (const auto& m : marks_) {
     if ((flow.mark & m.mask) == m.value) return true;
   }
-  return address_ignored(o.family, o.src) || address_ignored(o.family, o.dst);
+  return in_list(cidrs_, flow) || address_ignored(o.family, o.src) ||
+         address_ignored(o.family, o.dst);
 }
 
 }  // namespace ctsync

@@ -13,8 +13,18 @@ struct MarkMatch {
   std::uint32_t mask = 0xffffffff;
 };
 
-// What an operator asked not to replicate.
+// Which addresses of a flow the address lists look at.
+enum class AddressMatch : std::uint8_t {
+  original,  // the original direction's source or destination (ctsyncd's default)
+  sources,   // the original or the reply direction's source (conntrackd's Address filters)
+};
+
+// What an operator asked to replicate, and not to. The accept lists, when not empty, keep
+// out every flow they do not match; the ignore lists then keep out what they match.
 struct FilterRules {
+  std::vector<std::uint8_t> accept_protocols;  // empty: every protocol
+  std::vector<Cidr> accept_addresses;          // empty: every address
+  AddressMatch address_match = AddressMatch::original;
   std::vector<std::uint8_t> ignore_protocols;
   std::vector<Cidr> ignore_addresses;
   std::vector<std::uint8_t> ignore_tcp_states;  // TcpState values
@@ -27,9 +37,11 @@ struct FilterRules {
   std::vector<Cidr> virtual_addresses;
 };
 
-// Decides which kernel flows stay out of the internal cache. Addresses are matched on the
-// original tuple only: a masqueraded flow's reply goes to one of our addresses, and it is
-// exactly the kind of flow a failover must keep.
+// Decides which kernel flows stay out of the internal cache. By default addresses are matched
+// on the original tuple only: a masqueraded flow's reply goes to one of our addresses, and it
+// is exactly the kind of flow a failover must keep. With AddressMatch::sources the lists see
+// both directions' sources, as conntrackd's do (so that an imported conntrackd.conf keeps its
+// meaning); loopback and the node's own addresses are always matched on the original tuple.
 class FlowFilter {
  public:
   FlowFilter() = default;
@@ -40,7 +52,11 @@ class FlowFilter {
 
  private:
   bool address_ignored(Family f, const IpAddress& a) const;
+  bool in_list(const std::vector<Cidr>& list, const Flow& flow) const;
 
+  std::bitset<256> accepted_protocols_;  // none set: every protocol
+  std::vector<Cidr> accepted_cidrs_;
+  AddressMatch match_ = AddressMatch::original;
   std::bitset<256> protocols_;
   std::bitset<16> tcp_states_;
   std::vector<Cidr> cidrs_;

@@ -62,5 +62,41 @@ TEST(FlowFilter, ProtocolsStatesZonesMarksAndPrefixes) {
   EXPECT_TRUE(f.ignored(flow("fd99::1", "fd00::1")));
 }
 
+TEST(FlowFilter, AcceptProtocolsIsAnAllowList) {
+  FilterRules r;
+  r.accept_protocols = {proto::tcp, proto::sctp};
+  r.ignore_loopback = false;
+  FlowFilter f(r, {});
+  EXPECT_FALSE(f.ignored(flow("10.0.0.1", "10.0.0.2", proto::tcp)));
+  EXPECT_FALSE(f.ignored(flow("10.0.0.1", "10.0.0.2", proto::sctp)));
+  EXPECT_TRUE(f.ignored(flow("10.0.0.1", "10.0.0.2", proto::udp)));
+  EXPECT_TRUE(f.ignored(flow("10.0.0.1", "10.0.0.2", proto::icmp)));
+  EXPECT_FALSE(FlowFilter(FilterRules{}, {}).ignored(flow("10.0.0.1", "10.0.0.2", proto::udp)))
+      << "an empty accept list accepts every protocol";
+}
+
+// conntrackd's Address filters look at the sources of both directions. A DNATed flow
+// (client -> public address, rewritten to a server) is matched by its server in the reply
+// source; the default matching (original source or destination) sees the public address.
+TEST(FlowFilter, AddressMatchSourcesSeesTheReplySourceAsConntrackdDoes) {
+  Flow dnat = flow("198.51.100.7", "203.0.113.10");
+  dnat.reply.src = parse_any_address("10.0.0.80")->address;  // the real server answers
+  FilterRules r;
+  r.ignore_addresses = {*parse_cidr("10.0.0.80")};
+  EXPECT_FALSE(FlowFilter(r, {}).ignored(dnat)) << "original: the server is not in the tuple";
+  r.address_match = AddressMatch::sources;
+  EXPECT_TRUE(FlowFilter(r, {}).ignored(dnat)) << "sources: the reply comes from the server";
+
+  FilterRules a;
+  a.address_match = AddressMatch::sources;
+  a.accept_addresses = {*parse_cidr("10.0.0.0/24")};
+  const FlowFilter accept(a, {});
+  EXPECT_FALSE(accept.ignored(dnat)) << "accepted by its reply source";
+  EXPECT_FALSE(accept.ignored(flow("10.0.0.5", "198.51.100.7"))) << "by its original source";
+  EXPECT_TRUE(accept.ignored(flow("192.0.2.5", "198.51.100.7")));
+  EXPECT_FALSE(accept.ignored(flow("192.0.2.5", "10.0.0.9")))
+      << "with no NAT the reply source is the original destination";
+}
+
 }  // namespace
 }  // namespace ctsync
