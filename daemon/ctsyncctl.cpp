@@ -9,9 +9,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "config/conntrackd_import.hpp"
 #include "control/control_request.hpp"
 #include "net/key_ring.hpp"
 
@@ -127,6 +129,12 @@ int main(int argc, char** argv) {
       app.add_subcommand("keygen", "write a new random sync key (hex) to a file or stdout");
   keygen->add_option("file", key_out, "key file to create (mode 0600)");
 
+  std::string conntrackd_conf;
+  auto* import = app.add_subcommand(
+      "import-conntrackd",
+      "translate a conntrackd.conf into a commented ctsyncd.toml (written to standard output)");
+  import->add_option("file", conntrackd_conf, "the conntrackd.conf to translate")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -135,6 +143,22 @@ int main(int argc, char** argv) {
     return e.get_exit_code() == 0 ? 0 : 2;
   }
 
+  if (import->parsed()) {
+    std::ifstream in(conntrackd_conf);
+    if (!in) {
+      std::fprintf(stderr, "ctsyncctl: cannot read %s: %s\n", conntrackd_conf.c_str(),
+                   std::strerror(errno));
+      return exit_failed;
+    }
+    const std::string text(std::istreambuf_iterator<char>(in), {});
+    const auto toml = ctsync::import_conntrackd(text, conntrackd_conf);
+    if (!toml) {
+      std::fprintf(stderr, "ctsyncctl: %s\n", toml.error().message.c_str());
+      return exit_failed;
+    }
+    std::fputs(toml->c_str(), stdout);
+    return exit_ok;
+  }
   if (keygen->parsed()) {
     const std::string key = ctsync::generate_key_text();
     if (key_out.empty()) {
