@@ -21,6 +21,7 @@ add_custom_target(man ALL DEPENDS ${CTSYNC_MAN_OUTPUTS})
 install(FILES ${PROJECT_SOURCE_DIR}/conf/ctsyncd.toml DESTINATION /etc/ctsyncd)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/ctsyncd.service DESTINATION /lib/systemd/system)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/keepalived/ctsyncd-notify DESTINATION lib/ctsyncd)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/keepalived/primary-backup.sh DESTINATION lib/ctsyncd)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/keepalived/keepalived.conf.example
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/grafana/ctsyncd.json DESTINATION share/ctsyncd/grafana)

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "pair_topology.hpp"
@@ -117,6 +118,41 @@ INSTANTIATE_TEST_SUITE_P(Modes, Keepalived,
                            return std::get<0>(param_info.param) +
                                   (std::get<1>(param_info.param) ? "_snat" : "_routed");
                          });
+
+// A keepalived.conf written for conntrackd (notify_master/backup/fault running
+// primary-backup.sh primary|backup|fault) works with ctsyncd's drop-in of that script.
+TEST(KeepalivedWithPrimaryBackupSh, ConntrackdStyleNotifyCarriesTheSessionsThroughACrash) {
+  PairOptions o;
+  o.snat = true;
+  o.conntrackd_notify = true;
+  PairTopology t(o);
+  SessionPool pool(t.client, t.server);
+  bring_up_pair(t, pool);
+  EXPECT_NE(t.notify_log(1).find("master: ctsyncctl promote -> exit 0"), std::string::npos)
+      << t.notify_log(1);
+  t.crash(1);
+  expect_sessions_survive(t, pool, t.fw2, "crash of fw1, primary-backup.sh");
+  EXPECT_NE(t.notify_log(2).find("master: ctsyncctl promote -> exit 0"), std::string::npos)
+      << t.notify_log(2);
+}
+
+// conntrackd's script's exit codes: 0 after each known transition (failures are logged),
+// 1 for backup when the daemon is not there, 1 and the usage for anything else.
+TEST(PrimaryBackupSh, ExitCodesAsConntrackdsScript) {
+  const std::string script =
+      std::filesystem::path(CTSYNC_NOTIFY_PATH).parent_path().string() + "/primary-backup.sh";
+  const std::string none = std::string(" --socket /tmp/ctsync-nowhere-") +
+                           std::to_string(::getpid()) + ".sock --ctsyncctl " + CTSYNCCTL_PATH +
+                           " --log /dev/null ";
+  auto rc = [&](const std::string& args) { return test::sh(script + none + args + " >/dev/null"); };
+  EXPECT_EQ(rc("primary"), 0) << "logged, like conntrackd -c failing";
+  EXPECT_EQ(rc("fault"), 0);
+  EXPECT_EQ(rc("backup"), 1) << "no daemon: conntrackd's script exits 1 when it cannot start it";
+  EXPECT_EQ(rc("secondary"), 1);
+  EXPECT_NE(
+      test::sh_output(script + " 2>&1").find("Usage: primary-backup.sh {primary|backup|fault}"),
+      std::string::npos);
+}
 
 // Negative control: keepalived alone moves the addresses, but no ctsyncd carries the state.
 TEST(KeepalivedWithoutCtsyncd, NoSessionSurvivesTheCrash) {

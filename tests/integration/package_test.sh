@@ -27,6 +27,7 @@ for f in /usr/sbin/ctsyncd /usr/bin/ctsyncctl /lib/systemd/system/ctsyncd.servic
   [ -e "$f" ] || fail "missing $f"
 done
 [ -x /usr/lib/ctsyncd/ctsyncd-notify ] || fail "notify script not executable"
+[ -x /usr/lib/ctsyncd/primary-backup.sh ] || fail "primary-backup.sh drop-in not installed"
 [ "$(stat -c '%U %a' /etc/ctsyncd/sync.key)" = "root 600" ] || fail "key not root-only: $(stat -c '%U %a' /etc/ctsyncd/sync.key)"
 grep -Eq '^[0-9a-f]{64}$' /etc/ctsyncd/sync.key || fail "key is not 64 hex characters"
 dpkg-query -W -f='${Conffiles}' ctsyncd | grep -q '/etc/ctsyncd/ctsyncd.toml' || fail "configuration is not a conffile"

@@ -43,6 +43,9 @@ struct PairOptions {
   // so a data connection passes only as RELATED (counter "related").
   bool ftp = false;
   bool sync_expectations = true;  // sync.expectations in the daemons' configuration
+  // keepalived calls packaging/keepalived/primary-backup.sh primary|backup|fault from
+  // notify_master/backup/fault, as a keepalived.conf written for conntrackd does.
+  bool conntrackd_notify = false;
 };
 
 class PairTopology {
@@ -253,7 +256,17 @@ class PairTopology {
               " --socket " + socket_path(node) +
               " ready\"\n interval 1\n timeout 2\n fall 2\n rise 2\n}\n";
     }
-    conf += "vrrp_sync_group FW {\n group {\n  LAN\n  WAN\n }\n notify \"" + notify + "\"\n";
+    conf += "vrrp_sync_group FW {\n group {\n  LAN\n  WAN\n }\n";
+    if (opts_.conntrackd_notify) {
+      const std::string script = std::filesystem::path(CTSYNC_NOTIFY_PATH).parent_path().string() +
+                                 "/primary-backup.sh --socket " + socket_path(node) +
+                                 " --ctsyncctl " + CTSYNCCTL_PATH + " --log " + dir + "/notify" +
+                                 n + ".log";
+      conf += " notify_master \"" + script + " primary\"\n notify_backup \"" + script +
+              " backup\"\n notify_fault \"" + script + " fault\"\n";
+    } else {
+      conf += " notify \"" + notify + "\"\n";
+    }
     if (track_ready) conf += " track_script {\n  ctsync_ready\n }\n";
     conf += "}\n";
     int vrid = 51;
