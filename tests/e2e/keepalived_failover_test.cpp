@@ -128,12 +128,19 @@ TEST(KeepalivedWithPrimaryBackupSh, ConntrackdStyleNotifyCarriesTheSessionsThrou
   PairTopology t(o);
   SessionPool pool(t.client, t.server);
   bring_up_pair(t, pool);
-  EXPECT_NE(t.notify_log(1).find("master: ctsyncctl promote -> exit 0"), std::string::npos)
-      << t.notify_log(1);
+  // The script logs once ctsyncctl returns, which is after the commit let the sessions on.
+  const auto promoted = [&](int node) {
+    return PairTopology::wait_for(
+        [&] {
+          return t.notify_log(node).find("master: ctsyncctl promote -> exit 0") !=
+                 std::string::npos;
+        },
+        5000ms);
+  };
+  EXPECT_TRUE(promoted(1)) << t.notify_log(1);
   t.crash(1);
   expect_sessions_survive(t, pool, t.fw2, "crash of fw1, primary-backup.sh");
-  EXPECT_NE(t.notify_log(2).find("master: ctsyncctl promote -> exit 0"), std::string::npos)
-      << t.notify_log(2);
+  EXPECT_TRUE(promoted(2)) << t.notify_log(2);
 }
 
 // conntrackd's script's exit codes: 0 after each known transition (failures are logged),
