@@ -3,6 +3,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <systemd/sd-daemon.h>
 
 #include <boost/asio/post.hpp>
@@ -67,6 +68,7 @@ Result<KeyRing> load_keys(const Config& c) {
     auto key = load_key_file(k.file, false);
     if (!key) return key.error();
     ring.add(k.id, *key);
+    sodium_memzero(key->data(), key->size());  // the ring holds it in locked memory now
   }
   if (auto r = ring.set_send_id(c.send_key_id); !r) return r.error();
   return ring;

@@ -10,10 +10,35 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <iterator>
+#include <new>
 #include <stdexcept>
 
 namespace ctsync {
+
+void KeyRing::SecureFree::operator()(SecretKey* key) const {
+  sodium_free(key);  // wipes the key before it unmaps it
+}
+
+void KeyRing::add(std::uint8_t id, const SecretKey& key) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  void* memory = sodium_malloc(sizeof(SecretKey));
+  if (memory == nullptr) throw std::bad_alloc();
+  SecureKey slot(new (memory) SecretKey(key));
+  keys_[id] = std::move(slot);
+}
+
+KeyRing::KeyRing(const KeyRing& other) : send_id_(other.send_id_) {
+  for (const auto& [id, key] : other.keys_) add(id, *key);
+}
+
+KeyRing& KeyRing::operator=(const KeyRing& other) {
+  if (this != &other) {
+    KeyRing copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
 
 Result<void> KeyRing::set_send_id(std::uint8_t id) {
   if (keys_.count(id) == 0) return make_error("send key id " + std::to_string(id) + " has no key");
@@ -23,7 +48,7 @@ Result<void> KeyRing::set_send_id(std::uint8_t id) {
 
 const SecretKey* KeyRing::find(std::uint8_t id) const {
   auto it = keys_.find(id);
-  return it == keys_.end() ? nullptr : &it->second;
+  return it == keys_.end() ? nullptr : it->second.get();
 }
 
 std::size_t distinct_byte_values(const SecretKey& key) {
@@ -57,9 +82,12 @@ Result<SecretKey> load_key_file(const std::string& path, bool strict) {
   }
   std::ifstream in(path);
   if (!in) return make_error("key file " + path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  // The hex text is the key too: wiped on every way out.
+  struct Wipe {
+    std::string& s;
+    ~Wipe() { sodium_memzero(s.data(), s.size()); }
+  } wipe{text};
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();
   }
@@ -82,7 +110,9 @@ Result<SecretKey> load_key_file(const std::string& path, bool strict) {
                       "with ctsyncctl keygen " +
                       path);
   }
-  return key;
+  Result<SecretKey> out(key);
+  sodium_memzero(key.data(), key.size());
+  return out;
 }
 
 std::string generate_key_text() {

@@ -2,6 +2,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "ctsync/result.hpp"
@@ -13,16 +14,32 @@ using SecretKey = std::array<std::uint8_t, 32>;
 // The pre-shared keys a node accepts, by key id, and the one it seals with. Two ids at once
 // let operators rotate keys without a gap: add the new key everywhere, switch the send id,
 // then remove the old key.
+//
+// Each key lives in its own libsodium secure allocation: locked in memory (never written to
+// swap), between guard pages, and wiped when it is freed (a ring replaced on reload, a copy
+// dropped), so a key leaves no copy behind in freed heap memory.
 class KeyRing {
  public:
-  void add(std::uint8_t id, const SecretKey& key) { keys_[id] = key; }
+  KeyRing() = default;
+  KeyRing(const KeyRing& other);
+  KeyRing& operator=(const KeyRing& other);
+  KeyRing(KeyRing&&) noexcept = default;
+  KeyRing& operator=(KeyRing&&) noexcept = default;
+  ~KeyRing() = default;
+
+  void add(std::uint8_t id, const SecretKey& key);
   Result<void> set_send_id(std::uint8_t id);
   std::uint8_t send_id() const { return send_id_; }
   const SecretKey* find(std::uint8_t id) const;
   bool empty() const { return keys_.empty(); }
 
  private:
-  std::map<std::uint8_t, SecretKey> keys_;
+  struct SecureFree {
+    void operator()(SecretKey* key) const;
+  };
+  using SecureKey = std::unique_ptr<SecretKey, SecureFree>;
+
+  std::map<std::uint8_t, SecureKey> keys_;
   std::uint8_t send_id_ = 0;
 };
 

@@ -2,7 +2,9 @@
 // parsing; genuine datagrams replayed are refused; nothing changes the receiver's copy.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
+#include <string>
 
 #include "core/sync_engine.hpp"
 #include "flow_factory.hpp"
@@ -90,6 +92,35 @@ struct Pair {
 Flow sample_flow(std::uint32_t serial) {
   std::mt19937_64 rng(serial);
   return test::random_flow(rng, serial);
+}
+
+// Locked memory of this process, from /proc/self/status (kB).
+long locked_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmLck:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(KeyRing, KeysLiveInLockedMemoryAndCopiesAreIndependent) {
+  const long before = locked_kb();
+  ASSERT_GE(before, 0);
+  {
+    KeyRing r = ring(1, 0x42);
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer turns mlock into a no-op
+    EXPECT_GT(locked_kb(), before) << "the key's page is locked (never swapped out)";
+#endif
+    const KeyRing copy = r;
+    ASSERT_NE(copy.find(1), nullptr);
+    EXPECT_NE(copy.find(1), r.find(1)) << "a copy has its own locked allocation";
+    EXPECT_EQ(*copy.find(1), *r.find(1));
+    EXPECT_EQ(copy.send_id(), 1);
+    KeyRing moved = std::move(r);
+    EXPECT_EQ((*moved.find(1))[0], 0x42);
+  }
+  EXPECT_EQ(locked_kb(), before) << "freed (and wiped) with the rings";
 }
 
 TEST(Sealer, RoundTrip) {
