@@ -121,11 +121,16 @@ class Translation {
     long long x = 0;
     for (const char c : *v) {
       if (!std::isdigit(static_cast<unsigned char>(c)) || x > hi) {
-        return error(n, "'" + n.words.front() + "' takes a number, not '" + *v + "'");
+        return error(n, "'" + n.words.front() + "' takes a number from " + std::to_string(lo) +
+                            " to " + std::to_string(hi) + ", not '" + *v + "'");
       }
       x = x * 10 + (c - '0');
     }
-    return std::clamp(x, lo, hi);
+    if (v->empty() || x < lo || x > hi) {
+      return error(n, "'" + n.words.front() + "' takes a number from " + std::to_string(lo) +
+                          " to " + std::to_string(hi) + ", not '" + *v + "'");
+    }
+    return x;
   }
   Result<bool> on_off(const Node& n) const {
     auto v = value(n);
@@ -240,10 +245,11 @@ class Translation {
         if (!v) return v.error();
         set("sync", "interface", quoted(*v), from(n) + " " + text_of(n));
       } else if (k == "SndSocketBuffer" || k == "RcvSocketBuffer") {
-        auto v = number(n, 65536, 1 << 30);
+        auto v = number(n, 0, 1 << 30);
         if (!v) return v.error();
-        set("sync", k == "SndSocketBuffer" ? "send_buffer" : "receive_buffer", std::to_string(*v),
-            from(n) + " " + text_of(n) + " (at least 64 KiB)");
+        set("sync", k == "SndSocketBuffer" ? "send_buffer" : "receive_buffer",
+            std::to_string(std::max<long long>(*v, 65536)),
+            from(n) + " " + text_of(n) + " (ctsyncd takes 64 KiB at least)");
       } else if (k == "IPv4_interface" || k == "IPv6_interface") {
         skip(n, "ctsyncd picks the sync interface by name (sync.interface)");
       } else if (k == "Checksum") {
@@ -303,10 +309,11 @@ class Translation {
     for (const Node& n : general.children) {
       const std::string& k = n.words.front();
       if (k == "NetlinkBufferSize" || k == "NetlinkBufferSizeMaxGrowth") {
-        auto v = number(n, 65536, 1 << 30);
+        auto v = number(n, 0, 1 << 30);
         if (!v) return v.error();
         set("kernel", k == "NetlinkBufferSize" ? "netlink_buffer" : "netlink_buffer_max",
-            std::to_string(*v), from(n) + " " + text_of(n));
+            std::to_string(std::max<long long>(*v, 65536)),
+            from(n) + " " + text_of(n) + (*v < 65536 ? " (ctsyncd takes 64 KiB at least)" : ""));
       } else if (k == "Filter" && n.block) {
         if (auto r = read_filter(n); !r) return r;
       } else if (auto it = no_counterpart.find(k); it != no_counterpart.end()) {
@@ -326,7 +333,9 @@ class Translation {
     std::string l = lower(name);
     if (auto a = aliases.find(l); a != aliases.end()) l = a->second;
     if (std::find(std::begin(known), std::end(known), l) != std::end(known)) return l;
-    if (!l.empty() && std::all_of(l.begin(), l.end(), [](char c) { return std::isdigit(c); }) &&
+    if (!l.empty() &&
+        std::all_of(l.begin(), l.end(),
+                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }) &&
         l.size() <= 3 && std::stoi(l) <= 255) {
       return l;
     }

@@ -12,6 +12,7 @@
 #include "config/config_parser.hpp"
 #include "config/conntrackd_conf.hpp"
 #include "core/flow_filter.hpp"
+#include "flow_factory.hpp"
 
 namespace ctsync {
 namespace {
@@ -41,16 +42,8 @@ std::string error_of(const std::string& conf) {
   return t.ok() ? std::string() : t.error().message;
 }
 
-Flow flow(const char* src, const char* dst, std::uint8_t proto = proto::tcp) {
-  Flow f;
-  const auto s = *parse_any_address(src), d = *parse_any_address(dst);
-  f.key.original.family = s.family;
-  f.key.original.protocol = proto;
-  f.key.original.src = s.address;
-  f.key.original.dst = d.address;
-  f.reply = invert(f.key.original);
-  f.tcp.state = TcpState::established;
-  return f;
+Flow flow(const char* src, const char* dst, std::uint8_t protocol = proto::tcp) {
+  return test::addressed_flow(src, dst, protocol);
 }
 
 class DebianExample : public ::testing::TestWithParam<const char*> {};
@@ -144,7 +137,9 @@ TEST(ConntrackdImport, BadValuesNameTheLine) {
   EXPECT_EQ(error_of(head + "  IPv4_address 225.0.0.500\n }\n}\n"),
             "bad.conf:4: '225.0.0.500' is not an address");
   EXPECT_EQ(error_of(head + "  Group many\n }\n}\n"),
-            "bad.conf:4: 'Group' takes a number, not 'many'");
+            "bad.conf:4: 'Group' takes a number from 1 to 65535, not 'many'");
+  EXPECT_EQ(error_of(head + "  Group 70000\n }\n}\n"),
+            "bad.conf:4: 'Group' takes a number from 1 to 65535, not '70000'");
   const std::string sync = head + "  IPv4_address 225.0.0.50\n  Interface eth2\n }\n}\n";
   EXPECT_EQ(error_of(sync + "General {\n Filter {\n  Protocol Accept {\n   TCP\n   "
                             "Quux\n  }\n }\n}\n"),

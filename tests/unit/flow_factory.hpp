@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "ctsync/flow.hpp"
+#include "ctsync/ip_address.hpp"
+#include "ctsync/tuple.hpp"
 
 namespace ctsync::test {
 
@@ -105,6 +107,20 @@ inline std::vector<Flow> kernel_valid_flows(std::size_t n, std::uint64_t seed,
     out.push_back(f);
   }
   return out;
+}
+
+// A flow between two addresses with no NAT (the reply is the inverse), TCP ESTABLISHED unless
+// another protocol is given: what filter tests look at.
+inline Flow addressed_flow(const char* src, const char* dst, std::uint8_t protocol = proto::tcp) {
+  Flow f;
+  const auto s = *parse_any_address(src), d = *parse_any_address(dst);
+  f.key.original.family = s.family;
+  f.key.original.protocol = protocol;
+  f.key.original.src = s.address;
+  f.key.original.dst = d.address;
+  f.reply = invert(f.key.original);
+  f.tcp.state = TcpState::established;
+  return f;
 }
 
 }  // namespace ctsync::test

@@ -1,19 +1,13 @@
 #include <gtest/gtest.h>
 
 #include "core/flow_filter.hpp"
+#include "flow_factory.hpp"
 
 namespace ctsync {
 namespace {
 
-Flow flow(const char* src, const char* dst, std::uint8_t proto = proto::tcp) {
-  Flow f;
-  const auto s = *parse_any_address(src), d = *parse_any_address(dst);
-  f.key.original.family = s.family;
-  f.key.original.protocol = proto;
-  f.key.original.src = s.address;
-  f.key.original.dst = d.address;
-  f.reply = invert(f.key.original);
-  return f;
+Flow flow(const char* src, const char* dst, std::uint8_t protocol = proto::tcp) {
+  return test::addressed_flow(src, dst, protocol);
 }
 
 TEST(FlowFilter, LoopbackAndOwnAddressesButNotVirtualOnes) {
