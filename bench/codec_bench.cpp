@@ -39,10 +39,10 @@ std::vector<std::string> bulk_datagrams(const std::vector<Flow>& flows,
                                         bool live = false) {
   TimePoint now{};
   SyncEngine a(config(1), nullptr, now);
-  if (live) a.set_role(v1::ROLE_ACTIVE, now);
+  if (live) a.set_role(Role::active, now);
   for (const auto& f : flows) a.local_upsert(f);
   if (!live) {
-    a.set_role(v1::ROLE_ACTIVE, now);
+    a.set_role(Role::active, now);
     a.announce_table();
   }
   std::vector<std::string> out, sealed;

@@ -19,13 +19,15 @@
 #include <functional>
 #include <thread>
 
+#include "app/kernel_write_job.hpp"
 #include "bench_flows.hpp"
 #include "kernel/conntrack_codec.hpp"
 #include "kernel/conntrack_events.hpp"
 #include "kernel/conntrack_writer.hpp"
-#include "kernel_write_job.hpp"
+#include "kernel/netlink_kernel.hpp"
 #include "netns.hpp"
 #include "pair_topology.hpp"
+#include "runtime/asio_scheduler.hpp"
 
 namespace {
 
@@ -261,20 +263,18 @@ int main(int argc, char** argv) {
          }},
         {"KernelWriteJob, chunks of 2000, its own listener paused",
          [&](const test::Namespace& ns) {
-           auto events = [&] {
-             test::EnterNamespace in(ns);
-             return std::move(*ConntrackEvents::open({}));
-           }();
-           (void)events.pause();
-           WriterConfig c;
-           auto w = [&] {
-             test::EnterNamespace in(ns);
-             return std::move(*ConntrackWriter::open(c));
-           }();
            boost::asio::io_context io;
+           auto kernel = [&] {
+             test::EnterNamespace in(ns);
+             NetlinkKernelConfig kc;
+             kc.expectations = false;
+             return std::move(*NetlinkKernel::open(io, kc));
+           }();
+           (void)kernel->pause_creation_events();
+           AsioScheduler loop(io);
            std::size_t i = 0;
-           auto job = std::make_shared<KernelWriteJob>(
-               io, w, KernelWriteJob::Mode::upsert, 2000,
+           auto job = std::make_shared<app::KernelWriteJob>(
+               loop, *kernel, app::KernelWriteJob::Mode::upsert, 2000,
                [&](Flow& out) {
                  if (i >= flows.size()) return false;
                  out = flows[i++];

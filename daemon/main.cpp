@@ -7,8 +7,8 @@
 
 #include "config/config_parser.hpp"
 #include "config/environment_check.hpp"
-#include "log.hpp"
-#include "node.hpp"
+#include "log/log.hpp"
+#include "runtime/daemon.hpp"
 
 #ifndef CTSYNC_VERSION
 #define CTSYNC_VERSION "dev"
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   ctsync::log::configure(config->log_level, "ctsyncd[" + std::to_string(config->node_id) + "]");
-  auto node = ctsync::Node::create(std::move(*config));
+  auto node = ctsync::Daemon::create(std::move(*config));
   if (!node) {
     ctsync::log::error("cannot start: " + node.error().message);
     return 3;

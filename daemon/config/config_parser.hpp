@@ -2,7 +2,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.hpp"
+#include "core/config.hpp"
 #include "ctsync/result.hpp"
 
 namespace ctsync {

@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
+#include "core/config.hpp"
 
 namespace ctsync {
 

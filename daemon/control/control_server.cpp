@@ -27,13 +27,27 @@ struct Session : std::enable_shared_from_this<Session> {
   asio::streambuf buffer;
   std::string reply;
 
+  std::function<bool(std::string&)> more;
+
   void send(const ControlReply& r) {
     nlohmann::json head{{"ok", r.ok}};
     if (!r.ok) head["error"] = r.error;
     reply = head.dump() + "\n" + r.body;
+    more = r.more;
+    write(more == nullptr);
+  }
+
+  // The socket's buffer sets the pace: the next part is made only when the last is written.
+  void write(bool last) {
     auto self = shared_from_this();
     asio::async_write(socket, asio::buffer(reply),
-                      [self](const boost::system::error_code&, std::size_t) {
+                      [self, last](const boost::system::error_code& ec, std::size_t) {
+                        if (!last && !ec) {
+                          self->reply.clear();
+                          const bool again = self->more(self->reply);
+                          self->write(!again);
+                          return;
+                        }
                         boost::system::error_code ignored;
                         self->socket.shutdown(stream_protocol::socket::shutdown_both, ignored);
                       });

@@ -5,16 +5,11 @@
 #include <memory>
 #include <string>
 
+#include "control/control_reply.hpp"
 #include "control/control_request.hpp"
 #include "ctsync/result.hpp"
 
 namespace ctsync {
-
-struct ControlReply {
-  bool ok = true;
-  std::string error;  // why not ok
-  std::string body;   // printed by ctsyncctl as it is
-};
 
 // The root-only Unix socket operators talk to with ctsyncctl. One request per connection:
 // a JSON line in; a JSON header line ({"ok":...,"error":...}) and a body out, then close.

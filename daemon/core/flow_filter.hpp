@@ -11,6 +11,7 @@ namespace ctsync {
 struct MarkMatch {
   std::uint32_t value = 0;
   std::uint32_t mask = 0xffffffff;
+  friend bool operator==(const MarkMatch&, const MarkMatch&) = default;
 };
 
 // Which addresses of a flow the address lists look at.
@@ -35,6 +36,7 @@ struct FilterRules {
   // Addresses that move between the nodes (keepalived's): never treated as the node's own,
   // so flows to services on them are replicated.
   std::vector<Cidr> virtual_addresses;
+  friend bool operator==(const FilterRules&, const FilterRules&) = default;
 };
 
 // Decides which kernel flows stay out of the internal cache. By default addresses are matched

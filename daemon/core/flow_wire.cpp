@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/wire_fields.hpp"
+
 namespace ctsync::wire {
 
 namespace {
@@ -74,25 +76,25 @@ std::uint32_t v4_word(const IpAddress& a) {
 
 void tuple(Scratch& s, const Tuple& t) {
   if (t.family == Family::ipv4) {
-    s.fixed32_field(1, v4_word(t.src));
-    s.fixed32_field(2, v4_word(t.dst));
+    s.fixed32_field(fields::tuple::src4, v4_word(t.src));
+    s.fixed32_field(fields::tuple::dst4, v4_word(t.dst));
   } else {
-    s.bytes_field(3, t.src.bytes.data(), 16);
-    s.bytes_field(4, t.dst.bytes.data(), 16);
+    s.bytes_field(fields::tuple::src6, t.src.bytes.data(), 16);
+    s.bytes_field(fields::tuple::dst6, t.dst.bytes.data(), 16);
   }
   if (protocol_is_icmp(t.protocol)) {
-    s.varint_field(6,
+    s.varint_field(fields::tuple::icmp,
                    std::uint32_t{t.icmp_id} << 16 | std::uint32_t{t.icmp_type} << 8 | t.icmp_code);
   } else {
-    s.fixed32_field(5, std::uint32_t{t.src_port} << 16 | t.dst_port);
+    s.fixed32_field(fields::tuple::ports, std::uint32_t{t.src_port} << 16 | t.dst_port);
   }
 }
 
 void key(Scratch& s, const FlowKey& k) {
-  s.varint_field(1, k.original.family == Family::ipv6 ? 1 : 0);
-  s.varint_field(2, k.original.protocol);
-  s.varint_field(3, k.zone);
-  s.message_field(4, [&](Scratch& t) { tuple(t, k.original); });
+  s.varint_field(fields::key::ipv6, k.original.family == Family::ipv6 ? 1 : 0);
+  s.varint_field(fields::key::protocol, k.original.protocol);
+  s.varint_field(fields::key::zone, k.zone);
+  s.message_field(fields::key::original, [&](Scratch& t) { tuple(t, k.original); });
 }
 
 }  // namespace
@@ -135,34 +137,36 @@ std::size_t put_key(std::string& out, std::uint32_t field, const FlowKey& k) {
 
 std::size_t put_flow(std::string& out, std::uint32_t field, const Flow& f) {
   Scratch s;
-  s.message_field(1, [&](Scratch& k) { key(k, f.key); });
+  s.message_field(fields::state::key, [&](Scratch& k) { key(k, f.key); });
   if (!(f.reply == invert(f.key.original)))
-    s.message_field(2, [&](Scratch& t) { tuple(t, f.reply); });
-  s.varint_field(3, f.status);
-  s.varint_field(4, f.timeout);
-  s.varint_field(5, f.mark);
+    s.message_field(fields::state::reply, [&](Scratch& t) { tuple(t, f.reply); });
+  s.varint_field(fields::state::status, f.status);
+  s.varint_field(fields::state::timeout, f.timeout);
+  s.varint_field(fields::state::mark, f.mark);
   if (f.protocol() == proto::tcp) {
-    s.varint_field(6, static_cast<std::uint32_t>(f.tcp.state) |
-                          std::uint32_t{f.tcp.wscale_original & 0xfu} << 4 |
-                          std::uint32_t{f.tcp.wscale_reply & 0xfu} << 8 |
-                          std::uint32_t{f.tcp.flags_original} << 12 |
-                          std::uint32_t{f.tcp.flags_reply} << 20);
+    s.varint_field(fields::state::tcp, static_cast<std::uint32_t>(f.tcp.state) |
+                                           std::uint32_t{f.tcp.wscale_original & 0xfu} << 4 |
+                                           std::uint32_t{f.tcp.wscale_reply & 0xfu} << 8 |
+                                           std::uint32_t{f.tcp.flags_original} << 12 |
+                                           std::uint32_t{f.tcp.flags_reply} << 20);
   }
-  s.varint_field(7, static_cast<std::uint32_t>(f.sctp.state));
-  s.fixed32_field(8, f.sctp.vtag_original);
-  s.fixed32_field(9, f.sctp.vtag_reply);
+  s.varint_field(fields::state::sctp_state, static_cast<std::uint32_t>(f.sctp.state));
+  s.fixed32_field(fields::state::sctp_vtag_original, f.sctp.vtag_original);
+  s.fixed32_field(fields::state::sctp_vtag_reply, f.sctp.vtag_reply);
   const auto helper = f.helper.view();
-  s.bytes_field(10, helper.data(), helper.size());
-  s.fixed64_field(11, f.labels.words[0]);
-  s.fixed64_field(12, f.labels.words[1]);
-  s.varint_field(13, f.start_ns);
+  s.bytes_field(fields::state::helper, helper.data(), helper.size());
+  s.fixed64_field(fields::state::labels_low, f.labels.words[0]);
+  s.fixed64_field(fields::state::labels_high, f.labels.words[1]);
+  s.varint_field(fields::state::start_ns, f.start_ns);
   auto seq = [](Scratch& m, const SeqAdjust& a) {
-    m.varint_field(1, a.correction_pos);
-    m.varint_field(2, zigzag(a.offset_before));
-    m.varint_field(3, zigzag(a.offset_after));
+    m.varint_field(fields::seq::correction_pos, a.correction_pos);
+    m.varint_field(fields::seq::offset_before, zigzag(a.offset_before));
+    m.varint_field(fields::seq::offset_after, zigzag(a.offset_after));
   };
-  if (!f.seq_original.empty()) s.message_field(14, [&](Scratch& m) { seq(m, f.seq_original); });
-  if (!f.seq_reply.empty()) s.message_field(15, [&](Scratch& m) { seq(m, f.seq_reply); });
+  if (!f.seq_original.empty())
+    s.message_field(fields::state::seq_original, [&](Scratch& m) { seq(m, f.seq_original); });
+  if (!f.seq_reply.empty())
+    s.message_field(fields::state::seq_reply, [&](Scratch& m) { seq(m, f.seq_reply); });
   const std::size_t before = out.size();
   put_tag(out, field, Type::bytes);
   put_varint(out, s.size());

@@ -61,7 +61,7 @@ void PeerReplica::want_resync(TimePoint /*now*/) {
 
 bool PeerReplica::resync_due(TimePoint now) const {
   // Only an active peer has a table worth asking for; a backup announces nothing.
-  return need_resync_ && role_ == v1::ROLE_ACTIVE &&
+  return need_resync_ && role_ == Role::active &&
          (!resync_ever_sent_ || now - resync_sent_at_ >= config_.resync_retry);
 }
 
@@ -78,9 +78,9 @@ void PeerReplica::first_contact() {
 }
 
 void PeerReplica::on_heartbeat(const v1::Heartbeat& hb, TimePoint now) {
-  role_ = hb.role();
+  role_ = role_from_number(hb.role());
   claims_ready_ = hb.ready();
-  if (role_ == v1::ROLE_ACTIVE) last_active_claim_ = now;
+  if (role_ == Role::active) last_active_claim_ = now;
   if (next_expected_ == 0) first_contact();
   last_seen_ = std::max(last_seen_, hb.last_stream_seq());
   window_start_seen_ = std::max(window_start_seen_, hb.window_start());
@@ -197,7 +197,7 @@ std::optional<TimePoint> PeerReplica::next_deadline() const {
   };
   if (ack_pending_) consider(ack_due_at_);
   if (gap_since_) consider(nack_due_);
-  if (need_resync_ && role_ == v1::ROLE_ACTIVE) {
+  if (need_resync_ && role_ == Role::active) {
     consider(resync_ever_sent_ ? resync_sent_at_ + config_.resync_retry : TimePoint{});
   }
   return t;

@@ -8,6 +8,7 @@
 #include "core/packet_parts.hpp"
 #include "core/peer_flow_observer.hpp"
 #include "core/replay_window.hpp"
+#include "core/role.hpp"
 #include "core/sync_counters.hpp"
 #include "core/table_digest.hpp"
 #include "core/tables.hpp"
@@ -75,7 +76,7 @@ class PeerReplica {
 
   std::uint32_t node_id() const { return node_id_; }
   std::uint64_t boot_id() const { return boot_id_; }
-  v1::Role role() const { return role_; }
+  Role role() const { return role_; }
   bool claims_ready() const { return claims_ready_; }
   TimePoint last_heard() const { return last_heard_; }
   std::optional<TimePoint> last_active_claim() const { return last_active_claim_; }
@@ -111,7 +112,7 @@ class PeerReplica {
   std::uint64_t boot_id_ = 0;
   bool heard_ = false;
   TimePoint last_heard_{};
-  v1::Role role_ = v1::ROLE_UNSPECIFIED;
+  Role role_ = Role::unknown;
   bool claims_ready_ = false;
   std::optional<TimePoint> last_active_claim_;
   ReplayWindow replay_;

@@ -205,13 +205,13 @@ bool ReplicationSender::put_expectation(std::string& body, const ExpectationKey&
     v1::ExpectationState s;
     encode_expectation(it->second.expectation, &s);
     s.SerializeToString(&m);
-    field = 13;  // Packet.expectation_upserts
+    field = v1::Packet::kExpectationUpsertsFieldNumber;
     type = MessageType::expectation_upsert;
   } else {
     v1::ExpectationKey k;
     encode_expectation_key(key, &k);
     k.SerializeToString(&m);
-    field = 12;  // Packet.expectation_deletes
+    field = v1::Packet::kExpectationDeletesFieldNumber;
     type = MessageType::expectation_delete;
   }
   if (body.size() + m.size() + 8 > limit && !must_fit) return false;
@@ -226,7 +226,7 @@ std::optional<std::string> ReplicationSender::build_body() {
   // Written field by field in protobuf wire format (core/flow_wire): a stream Packet's body.
   std::string body;
   body.reserve(config_.max_body_bytes + 512);
-  wire::put_varint_field(body, 4, next_stream_seq_);  // Packet.stream_seq
+  wire::put_varint_field(body, v1::Packet::kStreamSeqFieldNumber, next_stream_seq_);
   const std::size_t limit = config_.max_body_bytes;
   bool any = false;
   auto small_message = [&body](std::uint32_t field, const std::string& m) {
@@ -238,12 +238,15 @@ std::optional<std::string> ReplicationSender::build_body() {
 
   if (bulk_ && !bulk_->begun) {
     std::string m;
-    wire::put_varint_field(m, 1, bulk_->id);  // BulkBegin.bulk_id
-    if (bulk_->end != 0) wire::put_varint_field(m, 2, bulk_->end);
+    wire::put_varint_field(m, v1::BulkBegin::kBulkIdFieldNumber, bulk_->id);
+    if (bulk_->end != 0)
+      wire::put_varint_field(m, v1::BulkBegin::kFlowCountFieldNumber, bulk_->end);
     if (!bulk_->expectation_keys.empty()) {
-      wire::put_varint_field(m, 3, bulk_->expectation_keys.size());  // expectation_count
+      wire::put_varint_field(m, v1::BulkBegin::kExpectationCountFieldNumber,
+                             bulk_->expectation_keys.size());
     }
-    counters_.sent.add(MessageType::bulk_begin, small_message(9, m));
+    counters_.sent.add(MessageType::bulk_begin,
+                       small_message(v1::Packet::kBulkBeginFieldNumber, m));
     bulk_->begun = true;
     any = true;
   }
@@ -263,10 +266,10 @@ std::optional<std::string> ReplicationSender::build_body() {
     std::size_t n;
     MessageType type;
     if (const auto* e = table_.find(key)) {
-      n = wire::put_flow(body, 11, e->flow);  // Packet.upserts
+      n = wire::put_flow(body, v1::Packet::kUpsertsFieldNumber, e->flow);
       type = MessageType::flow_upsert;
     } else {
-      n = wire::put_key(body, 10, key);  // Packet.deletes
+      n = wire::put_key(body, v1::Packet::kDeletesFieldNumber, key);
       type = MessageType::flow_delete;
     }
     if (body.size() > limit && any) {
@@ -285,7 +288,7 @@ std::optional<std::string> ReplicationSender::build_body() {
     const auto& entries = table_.entries();
     auto put = [&](const Flow& flow) {
       const std::size_t mark = body.size();
-      const std::size_t n = wire::put_flow(body, 11, flow);
+      const std::size_t n = wire::put_flow(body, v1::Packet::kUpsertsFieldNumber, flow);
       if (body.size() > limit && any) {
         body.resize(mark);
         return false;
@@ -320,10 +323,11 @@ std::optional<std::string> ReplicationSender::build_body() {
     if (flows_done && b.expectation_cursor == b.expectation_keys.size() &&
         body.size() + 24 <= limit) {
       std::string m;
-      wire::put_varint_field(m, 1, b.id);  // BulkEnd.bulk_id
-      if (b.sent != 0) wire::put_varint_field(m, 2, b.sent);
-      if (b.expectations_sent != 0) wire::put_varint_field(m, 3, b.expectations_sent);
-      counters_.sent.add(MessageType::bulk_end, small_message(15, m));
+      wire::put_varint_field(m, v1::BulkEnd::kBulkIdFieldNumber, b.id);
+      if (b.sent != 0) wire::put_varint_field(m, v1::BulkEnd::kFlowsSentFieldNumber, b.sent);
+      if (b.expectations_sent != 0)
+        wire::put_varint_field(m, v1::BulkEnd::kExpectationsSentFieldNumber, b.expectations_sent);
+      counters_.sent.add(MessageType::bulk_end, small_message(v1::Packet::kBulkEndFieldNumber, m));
       any = true;
       closed = true;  // never two bulks' markers in one packet
       bulk_.reset();
@@ -343,7 +347,7 @@ std::optional<std::string> ReplicationSender::build_body() {
       std::memcpy(x, &digest_.xor_hash, 8);
       m.append(x, 8);
     }
-    counters_.sent.add(MessageType::digest, small_message(14, m));
+    counters_.sent.add(MessageType::digest, small_message(v1::Packet::kDigestFieldNumber, m));
     digest_wanted_ = false;
     any = true;
   }

@@ -32,7 +32,8 @@ void SyncEngine::local_upsert(const Flow& flow, const FlowCounters* counters) {
     local_digest_.remove(e->flow);
     e->flow = flow;
   } else {
-    local_.upsert(flow, LocalMeta{local_generation_, counters ? *counters : FlowCounters{}});
+    local_.upsert(
+        flow, LocalMeta{local_generation_, local_epoch_, counters ? *counters : FlowCounters{}});
   }
   local_digest_.add(flow);
   sender_.flow_changed(flow.key);
@@ -103,11 +104,16 @@ void SyncEngine::local_clear() {
   for (const auto& k : keys) local_erase(k);
 }
 
-void SyncEngine::set_role(v1::Role role, TimePoint now) {
+// The domain role travels as the wire's enum with the same numbers.
+static_assert(static_cast<int>(Role::backup) == v1::ROLE_BACKUP);
+static_assert(static_cast<int>(Role::active) == v1::ROLE_ACTIVE);
+static_assert(static_cast<int>(Role::fault) == v1::ROLE_FAULT);
+
+void SyncEngine::set_role(Role role, TimePoint now) {
   if (role == role_) return;
-  const bool was_active = role_ == v1::ROLE_ACTIVE;
+  const bool was_active = role_ == Role::active;
   role_ = role;
-  if (role == v1::ROLE_ACTIVE) {
+  if (role == Role::active) {
     sender_.set_replicating(true);
   } else if (was_active) {
     sender_.set_replicating(false);
@@ -350,7 +356,7 @@ std::string SyncEngine::make_datagram(TimePoint now, const StreamPacket* stream,
   }
   if (with_heartbeat) {
     auto* hb = h.mutable_heartbeat();
-    hb->set_role(role_);
+    hb->set_role(static_cast<v1::Role>(role_));
     hb->set_last_stream_seq(sender_.last_stream_seq());
     hb->set_window_start(sender_.window_start());
     hb->set_table_size(sender_.replicating() ? local_.size() : 0);
@@ -436,10 +442,10 @@ bool SyncEngine::ready(TimePoint now) const {
 }
 
 std::string SyncEngine::readiness_reason(TimePoint now) const {
-  if (role_ == v1::ROLE_ACTIVE) return {};
+  if (role_ == Role::active) return {};
   bool heard_active = false;
   for (const auto& [id, p] : peers_) {
-    if (!p->up(now, config_.peer_timeout) || p->role() != v1::ROLE_ACTIVE) continue;
+    if (!p->up(now, config_.peer_timeout) || p->role() != Role::active) continue;
     heard_active = true;
     if (!p->in_sync(now)) {
       return "not in sync with active peer " + std::to_string(id) +

@@ -52,6 +52,9 @@ class SyncEngine {
   void begin_local_pass();
   std::size_t end_local_pass();
   void local_clear();
+  // Starts a new role epoch: flows first seen from now on carry it (LocalMeta::epoch).
+  std::uint32_t begin_local_epoch() { return ++local_epoch_; }
+  std::uint32_t local_epoch() const { return local_epoch_; }
   const LocalTable& local() const { return local_; }
 
   // The kernel's expectations: from events, and whole from a dump (which also removes the
@@ -62,8 +65,8 @@ class SyncEngine {
   const ExpectationTable& local_expectations() const { return local_expectations_; }
   const TableDigest& local_digest() const { return local_digest_; }
 
-  void set_role(v1::Role role, TimePoint now);
-  v1::Role role() const { return role_; }
+  void set_role(Role role, TimePoint now);
+  Role role() const { return role_; }
   void announce_table() { sender_.request_bulk(); }  // send our whole table
   void request_resync(TimePoint now);                // ask every peer for theirs
   void flush_peer_tables();
@@ -112,11 +115,12 @@ class SyncEngine {
   ExpectationTable local_expectations_;
   TableDigest local_digest_;
   std::uint32_t local_generation_ = 0;
+  std::uint32_t local_epoch_ = 0;
   ReplicationSender sender_;
   std::map<std::uint32_t, std::unique_ptr<PeerReplica>> peers_;
   std::map<std::uint32_t, bool> was_up_;
 
-  v1::Role role_ = v1::ROLE_BACKUP;
+  Role role_ = Role::backup;
   std::optional<TimePoint> last_demoted_at_;
   TimePoint started_at_;
   std::uint64_t next_seq_ = 1;

@@ -11,6 +11,9 @@ namespace ctsync {
 // saw the flow, so flows that vanished while events were lost can be swept.
 struct LocalMeta {
   std::uint32_t generation = 0;
+  // The role epoch in which the flow was first seen (it fits in what was padding): a node
+  // stepping down purges only the entries it held before.
+  std::uint32_t epoch = 0;
   FlowCounters counters;  // as last observed; only the owner of a flow has them
 };
 using LocalTable = FlowTable<LocalMeta>;

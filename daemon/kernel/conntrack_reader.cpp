@@ -32,25 +32,14 @@ Result<std::optional<Flow>> ConntrackReader::get(const FlowKey& key) {
   Flow probe;
   probe.key = key;
   encode_conntrack(nlh, probe, WriteKind::remove, {});  // the tuple and zone only
-  if (auto r = socket_.send(nlh, nlh->nlmsg_len); !r) return r.error();
   std::optional<Flow> found;
-  for (;;) {
-    auto n = socket_.receive(buffer_.data(), buffer_.size(), true);
-    if (!n) return n.error();
-    const auto* m = reinterpret_cast<const nlmsghdr*>(buffer_.data());
-    int left = static_cast<int>(*n);
-    for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-      if (m->nlmsg_seq != seq) continue;
-      if (m->nlmsg_type == NLMSG_ERROR) {
-        const int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
-        if (err == 0 || err == ENOENT) return found;
-        return make_error(std::string("ctnetlink get: ") + std::strerror(err), err);
-      }
-      Flow f;
-      FlowCounters unused;
-      if (decode_conntrack(m, f, unused)) found = f;
-    }
-  }
+  auto r = socket_.request(nlh, buffer_, "get", [&found](const nlmsghdr* m) {
+    Flow f;
+    FlowCounters unused;
+    if (decode_conntrack(m, f, unused)) found = f;
+  });
+  if (!r && r.error().code != ENOENT) return r.error();
+  return found;
 }
 
 }  // namespace ctsync

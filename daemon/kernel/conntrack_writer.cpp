@@ -32,20 +32,6 @@ nlmsghdr* put_header(char* at, std::uint16_t type, std::uint16_t flags, std::uin
 
 }  // namespace
 
-std::string_view write_outcome_name(WriteOutcome o) {
-  switch (o) {
-    case WriteOutcome::created:
-      return "created";
-    case WriteOutcome::updated:
-      return "updated";
-    case WriteOutcome::replaced:
-      return "replaced";
-    case WriteOutcome::failed:
-      return "failed";
-  }
-  return "unknown";
-}
-
 Result<ConntrackWriter> ConntrackWriter::open(WriterConfig config) {
   auto s = NetlinkSocket::open(0, "writer");
   if (!s) return s.error();
@@ -236,18 +222,7 @@ Result<void> ConntrackWriter::flush(std::optional<MarkFilter> filter) {
     mnl_attr_put_u32(nlh, CTA_MARK, htonl(filter->mark & filter->mask));
     mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(filter->mask));
   }
-  if (auto s = socket_.send(nlh, nlh->nlmsg_len); !s) return s;
-  for (;;) {
-    auto n = socket_.receive(buf.data(), buf.size(), true);
-    if (!n) return n.error();
-    const auto* r = reinterpret_cast<const nlmsghdr*>(buf.data());
-    if (r->nlmsg_type == NLMSG_ERROR && r->nlmsg_seq == seq) {
-      const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(r));
-      if (e->error != 0)
-        return make_error("ctnetlink flush: " + std::string(std::strerror(-e->error)), -e->error);
-      return {};
-    }
-  }
+  return socket_.request(nlh, buf, "flush");
 }
 
 }  // namespace ctsync

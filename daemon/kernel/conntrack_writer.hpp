@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 #include <vector>
+#include "core/write_report.hpp"
 
 #include "ctsync/flow.hpp"
 #include "ctsync/result.hpp"
@@ -16,15 +17,6 @@ struct WriterConfig {
   std::size_t batch_messages = 1000;  // netlink messages per sendto
   std::size_t batch_bytes = 256 << 10;
   WriteOptions options;
-};
-
-// What happened to one flow of an upsert.
-enum class WriteOutcome : std::uint8_t { created, updated, replaced, failed };
-std::string_view write_outcome_name(WriteOutcome o);
-
-struct WriteResult {
-  WriteOutcome outcome = WriteOutcome::failed;
-  int error = 0;  // errno from the kernel when failed (ENOMEM: table full, ...)
 };
 
 struct MarkFilter {

@@ -21,29 +21,11 @@ Result<KernelExpectations> KernelExpectations::open() {
   return k;
 }
 
-Result<void> KernelExpectations::request(const void* msg, std::size_t len, std::uint32_t seq,
-                                         const char* what) {
-  if (auto r = socket_.send(msg, len); !r) return r;
-  for (;;) {
-    auto n = socket_.receive(buffer_.data(), buffer_.size(), true);
-    if (!n) return n.error();
-    const auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer_.data());
-    int left = static_cast<int>(*n);
-    for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (nlh->nlmsg_seq != seq || nlh->nlmsg_type != NLMSG_ERROR) continue;
-      const int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
-      if (err == 0) return {};
-      return make_error(std::string("ctnetlink expectation ") + what + ": " + std::strerror(err),
-                        err);
-    }
-  }
-}
-
 Result<void> KernelExpectations::create(const Expectation& e) {
   char buf[2048];
   const std::uint32_t seq = ++seq_;
   const nlmsghdr* nlh = encode_expectation_create(buf, e, seq);
-  auto r = request(nlh, nlh->nlmsg_len, seq, "create");
+  auto r = socket_.request(nlh, buffer_, "expectation create");
   if (!r && r.error().code == EEXIST) return {};
   if (!r) {
     return make_error(r.error().message + " (expected " + to_string(e.expected) + ", master " +
@@ -57,7 +39,7 @@ Result<void> KernelExpectations::remove(const ExpectationKey& key) {
   char buf[1024];
   const std::uint32_t seq = ++seq_;
   const nlmsghdr* nlh = encode_expectation_delete(buf, key, seq);
-  auto r = request(nlh, nlh->nlmsg_len, seq, "delete");
+  auto r = socket_.request(nlh, buffer_, "expectation delete");
   if (!r && r.error().code == ENOENT) return {};
   return r;
 }
@@ -72,25 +54,13 @@ Result<std::vector<Expectation>> KernelExpectations::dump() {
   auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
   nfg->nfgen_family = AF_UNSPEC;
   nfg->version = NFNETLINK_V0;
-  if (auto r = socket_.send(nlh, nlh->nlmsg_len); !r) return r.error();
   std::vector<Expectation> out;
-  for (;;) {
-    auto n = socket_.receive(buffer_.data(), buffer_.size(), true);
-    if (!n) return n.error();
-    const auto* m = reinterpret_cast<const nlmsghdr*>(buffer_.data());
-    int left = static_cast<int>(*n);
-    for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-      if (m->nlmsg_seq != seq) continue;
-      if (m->nlmsg_type == NLMSG_DONE) return out;
-      if (m->nlmsg_type == NLMSG_ERROR) {
-        const int err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
-        if (err == 0) return out;
-        return make_error(std::string("ctnetlink expectation dump: ") + std::strerror(err), err);
-      }
-      Expectation e;
-      if (decode_expectation(m, e)) out.push_back(std::move(e));
-    }
-  }
+  auto r = socket_.request(nlh, buffer_, "expectation dump", [&out](const nlmsghdr* m) {
+    Expectation e;
+    if (decode_expectation(m, e)) out.push_back(std::move(e));
+  });
+  if (!r) return r.error();
+  return out;
 }
 
 }  // namespace ctsync

@@ -24,7 +24,6 @@ class KernelExpectations {
 
  private:
   explicit KernelExpectations(NetlinkSocket s) : socket_(std::move(s)) {}
-  Result<void> request(const void* msg, std::size_t len, std::uint32_t seq, const char* what);
 
   NetlinkSocket socket_;
   std::uint32_t seq_ = 0;

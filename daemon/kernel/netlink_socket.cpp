@@ -123,6 +123,29 @@ Result<std::size_t> NetlinkSocket::receive(void* buf, std::size_t len, bool wait
   }
 }
 
+namespace {
+int deliver(const nlmsghdr* nlh, void* data) {
+  const auto& handler = *static_cast<const NetlinkSocket::MessageHandler*>(data);
+  if (handler) handler(nlh);
+  return MNL_CB_OK;
+}
+}  // namespace
+
+Result<void> NetlinkSocket::request(const nlmsghdr* request, std::vector<char>& buffer,
+                                    const char* operation, const MessageHandler& on_message) {
+  if (auto r = send(request, request->nlmsg_len); !r) return r;
+  for (;;) {
+    auto n = receive(buffer.data(), buffer.size(), true);
+    if (!n) return n.error();
+    const int r = mnl_cb_run(buffer.data(), *n, request->nlmsg_seq, port_id(), deliver,
+                             const_cast<MessageHandler*>(&on_message));
+    if (r == MNL_CB_OK) continue;  // a dump's next part, or the ack still to come
+    if (r == MNL_CB_STOP) return {};
+    const int err = errno;
+    return make_error(std::string("ctnetlink ") + operation + ": " + std::strerror(err), err);
+  }
+}
+
 Result<void> NetlinkSocket::wait_readable(int timeout_ms) {
   pollfd p{fd(), POLLIN, 0};
   for (;;) {

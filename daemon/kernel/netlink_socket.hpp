@@ -1,11 +1,14 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "ctsync/result.hpp"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace ctsync {
 
@@ -39,6 +42,13 @@ class NetlinkSocket {
   Result<void> wait_readable(int timeout_ms);
   // Non-blocking receive; returns 0 when nothing is queued, -ENOBUFS-style errors as Error.
   Result<std::size_t> receive(void* buf, std::size_t len, bool wait);
+
+  // Sends one request and reads its answers (libmnl's mnl_cb_run) until the kernel's
+  // acknowledgement or the end of a dump, giving each data message to `on_message`. A refusal
+  // comes back as an Error naming `operation` ("get", "expectation create") and the errno.
+  using MessageHandler = std::function<void(const nlmsghdr*)>;
+  Result<void> request(const nlmsghdr* request, std::vector<char>& buffer, const char* operation,
+                       const MessageHandler& on_message = {});
 
  private:
   mnl_socket* nl_ = nullptr;

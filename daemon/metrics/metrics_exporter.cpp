@@ -15,15 +15,8 @@ namespace {
 
 constexpr const char* roles[] = {"backup", "active", "fault"};
 
-std::string_view role_label(v1::Role r) {
-  switch (r) {
-    case v1::ROLE_ACTIVE:
-      return "active";
-    case v1::ROLE_FAULT:
-      return "fault";
-    default:
-      return "backup";
-  }
+std::string_view role_label(Role r) {
+  return r == Role::unknown ? "backup" : role_name(r);
 }
 
 // A bounded set of reasons, so a flood of odd errors cannot grow the label set.

@@ -4,9 +4,9 @@
 #include <tuple>
 #include <vector>
 
+#include "core/role.hpp"
 #include "core/sync_counters.hpp"
 #include "core/traffic_accounting.hpp"
-#include "ctsync/v1/sync.pb.h"
 
 namespace ctsync {
 
@@ -31,7 +31,7 @@ struct MetricsSnapshot {
   std::uint64_t expectations_created = 0, expectations_failed = 0;
   SyncCounters sync;
   std::vector<Peer> peers;
-  v1::Role role = v1::ROLE_BACKUP;
+  Role role = Role::backup;
   std::uint64_t role_changes = 0;
   bool ready = false;
   std::vector<double> commit_seconds;  // commits finished since the last snapshot

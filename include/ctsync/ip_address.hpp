@@ -38,6 +38,7 @@ std::optional<IpAddress> parse_address(Family family, std::string_view text);
 struct FamilyAddress {
   Family family;
   IpAddress address;
+  friend bool operator==(const FamilyAddress&, const FamilyAddress&) = default;
 };
 // Parses an IPv4 or IPv6 literal, whichever it is.
 std::optional<FamilyAddress> parse_any_address(std::string_view text);
@@ -49,6 +50,7 @@ struct Cidr {
   std::uint8_t prefix_length = 0;
 
   bool contains(Family f, const IpAddress& a) const;
+  friend bool operator==(const Cidr&, const Cidr&) = default;
 };
 std::optional<Cidr> parse_cidr(std::string_view text);
 std::string to_string(const Cidr& cidr);

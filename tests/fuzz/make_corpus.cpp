@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   ctsync::SyncEngine a(c, nullptr, now);
   c.node_id = 2;
   ctsync::SyncEngine b(c, nullptr, now);
-  a.set_role(ctsync::v1::ROLE_ACTIVE, now);
+  a.set_role(ctsync::Role::active, now);
   a.announce_table();
   std::mt19937_64 rng(1);
   int n = 0;

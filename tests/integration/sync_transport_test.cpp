@@ -7,9 +7,9 @@
 
 #include "core/sync_engine.hpp"
 #include "flow_factory.hpp"
+#include "net/replication_link.hpp"
 #include "net/sync_transport.hpp"
 #include "netns.hpp"
-#include "replication_link.hpp"
 
 namespace ctsync {
 namespace {
@@ -83,7 +83,7 @@ class SyncTransportTest : public ::testing::TestWithParam<std::string> {
 TEST_P(SyncTransportTest, FlowsTravelEndToEnd) {
   Side a = make_side(a_, 1, true);
   Side b = make_side(b_, 2, false);
-  a.engine->set_role(v1::ROLE_ACTIVE, Clock::now());
+  a.engine->set_role(Role::active, Clock::now());
   a.engine->announce_table();
   a.link->start();
   b.link->start();
@@ -125,7 +125,7 @@ TEST_P(SyncTransportTest, BulkGoesOutInSegmentedSends) {
   Side b = make_side(b_, 2, false);
   std::mt19937_64 rng(4);
   for (std::uint32_t i = 1; i <= 20000; ++i) a.engine->local_upsert(test::random_flow(rng, i));
-  a.engine->set_role(v1::ROLE_ACTIVE, Clock::now());
+  a.engine->set_role(Role::active, Clock::now());
   b.engine->request_resync(Clock::now());
   a.link->start();
   b.link->start();

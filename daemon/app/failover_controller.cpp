@@ -1,0 +1,260 @@
+#include "app/failover_controller.hpp"
+
+#include "core/commit_plan.hpp"
+#include "core/copy_completion_wait.hpp"
+#include "log/log.hpp"
+
+namespace ctsync::app {
+
+FailoverController::FailoverController(FailoverSettings settings, Role initial, FailoverPorts ports,
+                                       SyncEngine& engine, KernelMirror& mirror,
+                                       DirectInjector& injector, KernelCounters& counters,
+                                       Status status)
+    : settings_(settings),
+      roles_(settings.mode, initial),
+      ports_(ports),
+      engine_(engine),
+      mirror_(mirror),
+      injector_(injector),
+      counters_(counters),
+      status_(std::move(status)),
+      purge_timer_(ports.loop.timer()),
+      delay_timer_(ports.loop.timer()),
+      recovery_timer_(ports.loop.timer()) {}
+
+FailoverController::~FailoverController() = default;
+
+void FailoverController::apply(const FailoverSettings& s) {
+  settings_.commit_batch = s.commit_batch;
+  settings_.purge_after = s.purge_after;
+  settings_.purge_timeout = s.purge_timeout;
+  injector_.set_batch(s.commit_batch);
+  mirror_.set_write_batch(s.commit_batch);
+}
+
+void FailoverController::stop() {
+  stopped_ = true;
+  if (commit_job_) commit_job_->cancel();
+  purge_timer_->cancel();
+  delay_timer_->cancel();
+  recovery_timer_->cancel();
+  injector_.set_enabled(false);
+}
+
+void FailoverController::start_injecting() {
+  // The injector sees changes only while enabled; what peers sent before (a bulk that
+  // arrived during our start-up dump, say) goes in now.
+  injector_.set_enabled(true);
+  for (const auto& [id, p] : engine_.peers()) {
+    for (const auto& e : p->table()) injector_.peer_flow_upserted(id, e.flow);
+  }
+}
+
+void FailoverController::resume() {
+  engine_.set_role(roles_.role(), ports_.loop.now());
+  const RoleActions a = roles_.resume(ports_.state.commit_pending());
+  if (a.commit == CommitScope::every_complete_copy) recover_interrupted_commit();
+  if (a.announce_now) engine_.announce_table();
+  if (a.start_injecting) start_injecting();
+  ports_.link.kick();
+}
+
+void FailoverController::apply_role(Role role) {
+  ++counters_.role_changes;
+  if (auto r = ports_.state.save_role(role); !r)
+    log::warning("cannot remember the role: " + r.error().message);
+  // Flows first seen from now on belong to the new role (the purge spares them).
+  const std::uint32_t epoch = engine_.begin_local_epoch();
+  if (role != Role::active) stepped_down_epoch_ = epoch;
+  engine_.set_role(role, ports_.loop.now());
+  if (status_) status_(std::string(role_name(role)));
+  ports_.link.kick();
+}
+
+void FailoverController::change_role(Role target, Respond respond) {
+  const RoleActions a = roles_.request(target);
+  if (a.unchanged) {
+    respond({true, "", "already " + std::string(role_name(target)) + "\n"});
+    return;
+  }
+  log::info("role: " + std::string(role_name(target)));
+  if (a.cancel_commit && commit_job_) commit_job_->cancel();
+  if (a.flush_injections) injector_.flush();
+  if (a.stop_injecting) injector_.set_enabled(false);
+  if (a.stop_purge) purge_timer_->cancel();
+  if (a.save_role) apply_role(target);
+  if (a.request_resync) engine_.request_resync(ports_.loop.now());
+  if (a.start_injecting) start_injecting();
+  if (a.schedule_purge) schedule_purge();
+  ports_.link.kick();
+  if (a.commit == CommitScope::none) {
+    respond({true, "", std::string(role_name(target)) + "\n"});
+    return;
+  }
+  // Remembered until the commit is done: a daemon killed meanwhile redoes it on restart.
+  if (auto r = ports_.state.set_commit_pending(true); !r) log::warning(r.error().message);
+  const bool announce = a.announce_after_commit;
+  auto run_commit = [this, respond, scope = a.commit, announce] {
+    commit(scope, [this, respond, announce](const WriteReport& report) {
+      roles_.commit_done();
+      (void)ports_.state.set_commit_pending(false);
+      log::info("commit: " + report.summary());
+      // The kernel now holds the peers' flows and our traffic: read it back as ours, then
+      // tell the peers.
+      mirror_.pass([this, respond, report, announce] {
+        mirror_.reload_expectations();
+        if (announce && roles_.role() == Role::active) engine_.announce_table();
+        ports_.link.kick();
+        respond({report.failed == 0, report.failed ? "commit incomplete: " + report.summary() : "",
+                 "active; commit " + report.summary() + "\n"});
+      });
+    });
+  };
+  if (settings_.commit_delay > Duration::zero()) {
+    delay_timer_->start(settings_.commit_delay, run_commit);
+  } else {
+    run_commit();
+  }
+}
+
+void FailoverController::commit_now(Respond respond) {
+  if (commit_job_) {
+    respond({false, "a commit is already running", ""});
+    return;
+  }
+  const CommitScope scope = settings_.mode == CacheMode::direct ? CommitScope::failed_injections
+                                                                : CommitScope::peers_seen_active;
+  commit(scope, [this, respond](const WriteReport& r) {
+    log::info("commit: " + r.summary());
+    // Events were paused during the commit: read the kernel back.
+    mirror_.pass([respond, r] {
+      respond({r.failed == 0, r.failed ? "commit incomplete: " + r.summary() : "",
+               "commit " + r.summary() + "\n"});
+    });
+  });
+}
+
+void FailoverController::commit(CommitScope scope, std::function<void(const WriteReport&)> done) {
+  auto items = std::make_shared<std::vector<CommitItem>>();
+  if (scope == CommitScope::failed_injections) {
+    for (const auto& [peer, key] : injector_.take_failed()) items->push_back({peer, key});
+  } else {
+    *items = plan_commit(scope == CommitScope::every_complete_copy ? engine_.complete_peers()
+                                                                   : engine_.commit_sources());
+  }
+  auto cursor = std::make_shared<std::size_t>(0);
+  auto source = [this, items, cursor](Flow& out) {
+    while (*cursor < items->size()) {
+      const CommitItem& item = (*items)[(*cursor)++];
+      auto it = engine_.peers().find(item.peer);
+      if (it == engine_.peers().end()) continue;
+      if (const Flow* f = it->second->table().find_flow(item.key)) {
+        out = *f;
+        return true;
+      }
+    }
+    return false;
+  };
+  // Out of the event groups while we write: our own writes' events are of no use to us, and
+  // with no listener the kernel does not build them at all, so a commit of many flows runs
+  // at the kernel's ceiling. Events of real traffic meanwhile are read back by the local
+  // pass that follows every commit.
+  const bool paused =
+      items->size() >= settings_.commit_batch && ports_.kernel.pause_creation_events().ok();
+  log::debug("commit of " + std::to_string(items->size()) + " flows" +
+             (paused ? ", kernel events paused" : ""));
+  commit_job_ = std::make_shared<KernelWriteJob>(
+      ports_.loop, ports_.kernel, KernelWriteJob::Mode::upsert, settings_.commit_batch, source,
+      [this, done, paused, scope](const WriteReport& report) {
+        commit_job_.reset();
+        if (paused) {
+          if (auto r = ports_.kernel.resume_creation_events(); !r)
+            log::error("cannot subscribe to kernel events again: " + r.error().message);
+        }
+        ++counters_.commits;
+        counters_.commit_totals.add(report);
+        counters_.last_commit = report;
+        counters_.commit_seconds.push_back(std::chrono::duration<double>(report.duration).count());
+        commit_expectations(scope);
+        done(report);
+      });
+  commit_job_->start();
+}
+
+void FailoverController::commit_expectations(CommitScope scope) {
+  if (!ports_.kernel.synchronises_expectations()) return;
+  std::size_t created = 0, failed = 0;
+  const auto sources = scope == CommitScope::every_complete_copy ? engine_.complete_peers()
+                                                                 : engine_.commit_sources();
+  for (const PeerReplica* p : sources) {
+    for (const auto& [key, entry] : p->expectations()) {
+      if (auto r = ports_.kernel.create_expectation(entry.expectation); r) {
+        ++created;
+      } else {
+        ++failed;
+        // Typically the master is gone (ENOENT) or its helper is not loaded here.
+        log::warning("commit: expectation not created: " + r.error().message);
+      }
+    }
+  }
+  counters_.expectations_created += created;
+  counters_.expectations_failed += failed;
+  if (created + failed != 0) {
+    log::info("commit: " + std::to_string(created) + " expectations created, " +
+              std::to_string(failed) + " failed");
+  }
+}
+
+void FailoverController::schedule_purge() {
+  const PurgePlan plan{settings_.purge_timeout, stepped_down_epoch_};
+  purge_timer_->start(settings_.purge_after, [this, plan] {
+    if (stopped_ || roles_.role() == Role::active) return;
+    mirror_.purge(plan, [](const WriteReport& report) {
+      log::info("purge: stale entries from our time as active: " + report.summary());
+    });
+  });
+}
+
+// A promotion's commit was cut short (the daemon was killed): our peers' flows were only
+// partly written and our copy of them died with the process. Every peer, active or not, is
+// asked for its table; when CopyCompletionWait says the copies are complete (or have stopped
+// growing), the commit is done again from them, and the result announced. Requests are
+// repeated only for `asking`: repeating them longer restarts bulks that are under way.
+void FailoverController::recover_interrupted_commit() {
+  log::warning(
+      "the last promotion's commit was interrupted: asking every peer for its table to redo it");
+  const TimePoint requested = ports_.loop.now();
+  const Duration asking = std::max<Duration>(5 * settings_.peer_timeout, seconds(3));
+  engine_.request_handover(requested, asking);
+  ports_.link.kick();
+  auto wait = std::make_shared<CopyCompletionWait>(
+      requested, std::max<Duration>(asking, seconds(10)), seconds(3));
+  auto check = std::make_shared<std::function<void()>>();
+  *check = [this, wait, check] {
+    if (stopped_) return;
+    const TimePoint now = ports_.loop.now();
+    bool all = !engine_.peers().empty();
+    std::size_t flows = 0;
+    for (const auto& [id, p] : engine_.peers()) {
+      if (engine_.peer_up(*p, now) && !p->complete()) all = false;
+      flows += p->table().size();
+    }
+    if (!wait->done(now, all, flows)) {
+      recovery_timer_->start(milliseconds(100), [check] { (*check)(); });
+      return;
+    }
+    commit(CommitScope::every_complete_copy, [this](const WriteReport& report) {
+      roles_.commit_done();
+      (void)ports_.state.set_commit_pending(false);
+      log::info("recovered commit: " + report.summary());
+      mirror_.pass([this] {
+        if (roles_.role() == Role::active) engine_.announce_table();
+        ports_.link.kick();
+      });
+    });
+    ports_.loop.post([check] { *check = nullptr; });  // break the cycle, once we are out of it
+  };
+  (*check)();
+}
+
+}  // namespace ctsync::app

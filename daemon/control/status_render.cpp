@@ -1,0 +1,109 @@
+#include "control/status_render.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace ctsync {
+
+std::string render_status(const StatusView& v, bool json) {
+  nlohmann::json j;
+  j["node_id"] = v.node_id;
+  j["boot_id"] = v.boot_id;
+  j["role"] = std::string(role_name(v.role));
+  j["ready"] = v.not_ready_reason.empty();
+  if (!v.not_ready_reason.empty()) j["not_ready_reason"] = v.not_ready_reason;
+  j["cache_mode"] = v.cache_mode;
+  j["internal_flows"] = v.internal_flows;
+  j["external_flows"] = v.external_flows;
+  j["commit_running"] = v.commit_progress.has_value();
+  j["kernel_entries"] = v.kernel_entries;
+  j["kernel_max"] = v.kernel_max;
+  j["transport"] = v.transport;
+  nlohmann::json peers = nlohmann::json::array();
+  for (const auto& p : v.peers) {
+    nlohmann::json pj;
+    pj["node_id"] = p.node_id;
+    pj["up"] = p.up;
+    pj["role"] = std::string(role_name(p.role));
+    pj["last_heard_s"] = p.last_heard_s;
+    pj["complete"] = p.complete;
+    pj["in_sync"] = p.in_sync;
+    pj["lag_packets"] = p.lag_packets;
+    pj["flows"] = p.flows;
+    peers.push_back(pj);
+  }
+  j["peers"] = peers;
+  if (v.last_commit) j["last_commit"] = *v.last_commit;
+  if (json) return j.dump(2) + "\n";
+
+  std::string s;
+  s += "node " + std::to_string(v.node_id) + " (boot " + std::to_string(v.boot_id) +
+       "): " + std::string(role_name(v.role)) + ", " +
+       (v.not_ready_reason.empty() ? "ready" : "NOT READY: " + v.not_ready_reason) + "\n";
+  s += "cache mode " + v.cache_mode + "; sync " + v.transport + "\n";
+  s += "internal cache: " + std::to_string(v.internal_flows) +
+       " flows; external cache: " + std::to_string(v.external_flows) + " flows\n";
+  s += "kernel table: " + std::to_string(v.kernel_entries) + " of " + std::to_string(v.kernel_max) +
+       " entries\n";
+  if (v.last_commit) s += "last commit: " + *v.last_commit + "\n";
+  if (v.commit_progress)
+    s += "commit running: " + std::to_string(*v.commit_progress) + " flows written so far\n";
+  for (const auto& p : v.peers) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "peer %u: %s, %s, heard %.1f s ago, %s, %llu packets behind, %zu flows\n",
+                  p.node_id, p.up ? "up" : "DOWN", std::string(role_name(p.role)).c_str(),
+                  p.last_heard_s,
+                  p.in_sync ? "in sync" : (p.complete ? "catching up" : "incomplete"),
+                  static_cast<unsigned long long>(p.lag_packets), p.flows);
+    s += line;
+  }
+  if (v.peers.empty()) s += "no peers heard yet\n";
+  return s;
+}
+
+std::string render_stats(const StatsView& v, bool json) {
+  const SyncCounters& c = v.sync;
+  nlohmann::json j;
+  j["kernel"] = {{"events_new", v.events_new},
+                 {"events_update", v.events_update},
+                 {"events_destroy", v.events_destroy},
+                 {"events_ignored", v.events_ignored},
+                 {"overruns", v.overruns},
+                 {"resyncs", v.resyncs},
+                 {"netlink_buffer", v.netlink_buffer},
+                 {"commits", v.commits}};
+  j["sync"] = {{"datagrams_sent", c.datagrams_sent},
+               {"datagrams_received", c.datagrams_received},
+               {"bytes_sent", c.datagram_bytes_sent},
+               {"bytes_received", c.datagram_bytes_received},
+               {"retransmits", c.retransmits},
+               {"gaps_detected", c.gaps_detected},
+               {"gaps_repaired", c.gaps_repaired},
+               {"gaps_unrepairable", c.gaps_unrepairable},
+               {"resync_requests_sent", c.resync_requests_sent},
+               {"bulks_started", c.bulks_started},
+               {"bulks_completed", c.bulks_completed},
+               {"digest_mismatches", c.digest_mismatches},
+               {"messages_undecodable", c.decode_errors}};
+  nlohmann::json drops;
+  for (std::size_t i = 0; i < drop_reason_count; ++i) {
+    drops[std::string(drop_reason_name(static_cast<DropReason>(i)))] = c.dropped[i];
+  }
+  j["dropped"] = drops;
+  nlohmann::json msgs;
+  for (std::size_t i = 0; i < message_type_count; ++i) {
+    msgs[std::string(message_type_name(static_cast<MessageType>(i)))] = {
+        {"sent", c.sent.messages[i]}, {"received", c.received.messages[i]}};
+  }
+  j["messages"] = msgs;
+  if (json) return j.dump(2) + "\n";
+  std::string s;
+  for (const auto& [section, values] : j.items()) {
+    s += section + ":\n";
+    for (const auto& [k, val] : values.items()) s += "  " + k + " " + val.dump() + "\n";
+  }
+  return s;
+}
+
+}  // namespace ctsync

@@ -1,0 +1,35 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/peer_replica.hpp"
+#include "core/tables.hpp"
+
+namespace ctsync {
+
+// One flow of a commit: whose copy it comes from and its key. Only keys are planned: the
+// value is read when it is written, so a change that arrives during the commit is written in
+// its latest state and a flow deleted meanwhile is skipped.
+struct CommitItem {
+  std::uint32_t peer = 0;
+  FlowKey key;
+};
+
+// The order a commit writes the peers' flows in: masters before the connections their
+// helpers expected (the kernel attaches an expected connection only to an existing master).
+std::vector<CommitItem> plan_commit(const std::vector<const PeerReplica*>& sources);
+
+// What the purge after stepping down writes for one entry of the kernel's dump, or nothing.
+// Like conntrackd -t, the entries left from our time as active get a short timeout: those
+// without traffic here expire, any that still carry traffic live on. Entries first seen since
+// we stepped down (epoch `before_epoch` on), and those the filter keeps out of the internal
+// cache, are not ours to touch.
+struct PurgePlan {
+  std::uint32_t timeout = 30;  // seconds
+  std::uint32_t before_epoch = 0;
+};
+std::optional<Flow> purge_write(const PurgePlan& plan, const Flow& in_kernel,
+                                const LocalTable::Entry* known);
+
+}  // namespace ctsync

@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include "flow_factory.hpp"
+#include "harness.hpp"
+
+namespace ctsync {
+namespace {
+
+TEST(DirectInjector, ShortLivedEntriesAreWrittenAgainBeforeTheKernelExpiresThem) {
+  auto s = test::Pair::small_batches();
+  s.mode = CacheMode::direct;
+  test::Pair p(s);
+  Flow udp = test::addressed_flow("10.1.0.1", "10.2.0.1", proto::udp);
+  udp.timeout = 30;
+  p.peer->local_upsert(udp);
+  p.node->start();
+  ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.find(udp.key) != nullptr; }));
+  const auto injected = p.node->injector->stats().injected;
+  p.run(seconds(25));
+  EXPECT_GE(p.node->injector->stats().refreshed, 1u);
+  EXPECT_EQ(p.node->injector->stats().injected, injected);
+}
+
+TEST(DirectInjector, AFlowThePeerEndsLeavesTheKernel) {
+  auto s = test::Pair::small_batches();
+  s.mode = CacheMode::direct;
+  test::Pair p(s);
+  auto flows = test::kernel_valid_flows(5, 9);
+  for (const Flow& f : flows) p.peer->local_upsert(f);
+  p.node->start();
+  ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.table().size() == 5; }));
+  p.peer->local_erase(flows[2].key);
+  ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.table().size() == 4; }));
+  EXPECT_EQ(p.machine.kernel.find(flows[2].key), nullptr);
+}
+
+}  // namespace
+}  // namespace ctsync
