@@ -232,6 +232,13 @@ void FailoverController::recover_interrupted_commit() {
   auto check = std::make_shared<std::function<void()>>();
   *check = [this, wait, check] {
     if (stopped_) return;
+    if (roles_.role() != Role::active) {
+      // Stepped down while waiting: the commit no longer applies.
+      (void)ports_.state.set_commit_pending(false);
+      log::info("the interrupted commit is not redone: no longer active");
+      ports_.loop.post([check] { *check = nullptr; });
+      return;
+    }
     const TimePoint now = ports_.loop.now();
     bool all = !engine_.peers().empty();
     std::size_t flows = 0;

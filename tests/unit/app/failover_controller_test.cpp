@@ -77,6 +77,22 @@ TEST(Failover, ACommitKilledHalfWayIsRedoneAfterARestart) {
   EXPECT_EQ(p.node->counters.commits, 1u);
 }
 
+TEST(Failover, SteppingDownWhileWaitingToRedoACommitCancelsTheRedo) {
+  Pair p;
+  fill_peer(p, 1000);
+  p.node->request(Role::active);
+  for (int i = 0; i < 4; ++i) p.loop.run_one();
+  ASSERT_TRUE(p.machine.state.pending);
+  p.restart_node();
+  p.node->start();
+  ASSERT_TRUE(p.run_until([&] { return p.node->started; }));
+  p.node->request(Role::backup);
+  p.run(seconds(15));
+  EXPECT_FALSE(p.machine.state.pending);
+  EXPECT_EQ(p.node->counters.commits, 0u) << "a backup does not write its peers' flows";
+  EXPECT_EQ(p.node->failover->role(), Role::backup);
+}
+
 TEST(Failover, ARestartAsActiveWithNoCommitPendingWritesNothing) {
   Pair p;
   p.machine.state.role = Role::active;
