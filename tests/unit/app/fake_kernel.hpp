@@ -66,6 +66,7 @@ class FakeKernel final : public ports::KernelPort {
   const Flow* find(const FlowKey& k) const { return table_.find_flow(k); }
   // Every write, in order: what a test of the order of a commit reads.
   std::vector<FlowKey> written;
+  std::vector<TimePoint> written_at;  // beside `written`
   std::vector<Expectation> created_expectations;
   std::size_t dumps = 0;
   bool paused = false;
@@ -98,6 +99,7 @@ class FakeKernel final : public ports::KernelPort {
     if (fail_writes) return Error{"fake: write failed", EIO};
     for (const Flow& f : flows) {
       written.push_back(f.key);
+      written_at.push_back(loop_.now());
       if (f.status & status::expected && !has_master(f)) {
         results.push_back({WriteOutcome::failed, ENOENT});
         continue;
@@ -123,6 +125,7 @@ class FakeKernel final : public ports::KernelPort {
     if (fail_writes) return Error{"fake: write failed", EIO};
     for (const Flow& f : flows) {
       written.push_back(f.key);
+      written_at.push_back(loop_.now());
       if (auto* e = table_.find(f.key)) {
         e->flow.timeout = f.timeout;
         errors.push_back(0);

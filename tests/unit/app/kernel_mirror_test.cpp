@@ -44,7 +44,9 @@ TEST(KernelMirror, EventsKeepTheInternalCacheEqualToTheKernel) {
   EXPECT_EQ(p.node->counters.events_new, 30u);
   EXPECT_EQ(p.node->counters.events_update, 1u);
   EXPECT_EQ(p.node->counters.events_destroy, 1u);
-  EXPECT_EQ(p.node->engine->local().find(flows[3].key)->flow.timeout, 17u);
+  const auto* updated = p.node->engine->local().find(flows[3].key);
+  ASSERT_NE(updated, nullptr);
+  EXPECT_EQ(updated->flow.timeout, 17u);
 }
 
 TEST(KernelMirror, AnOverrunStartsAPassThatEndsWithTheCopyEqualToTheKernel) {
@@ -107,9 +109,13 @@ TEST(KernelMirror, AnExpectationMakesTheMasterBeReadBackForItsSequenceShift) {
   e.helper = "ftp";
   p.machine.kernel.expectation_appears(e);
   p.run(milliseconds(10));
-  EXPECT_EQ(p.node->engine->local().find(master.key)->flow.seq_original.offset_after, 0);
+  const auto* mine = p.node->engine->local().find(master.key);
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->flow.seq_original.offset_after, 0);
   p.run(milliseconds(30));
-  EXPECT_EQ(p.node->engine->local().find(master.key)->flow.seq_original.offset_after, 3);
+  mine = p.node->engine->local().find(master.key);
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->flow.seq_original.offset_after, 3);
   EXPECT_EQ(p.node->engine->local_expectations().size(), 1u);
 }
 
