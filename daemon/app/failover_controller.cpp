@@ -122,9 +122,7 @@ void FailoverController::commit_now(Respond respond) {
     respond({false, "a commit is already running", ""});
     return;
   }
-  const CommitScope scope = settings_.mode == CacheMode::direct ? CommitScope::failed_injections
-                                                                : CommitScope::peers_seen_active;
-  commit(scope, [this, respond](const WriteReport& r) {
+  commit(roles_.manual_commit(), [this, respond](const WriteReport& r) {
     log::info("commit: " + r.summary());
     // Events were paused during the commit: read the kernel back.
     mirror_.pass([respond, r] {

@@ -34,8 +34,7 @@ RoleActions RoleMachine::request(Role target) {
     // ones that failed. External mode writes them all now.
     a.flush_injections = mode_ == CacheMode::direct;
     a.stop_injecting = true;
-    a.commit = mode_ == CacheMode::direct ? CommitScope::failed_injections
-                                          : CommitScope::peers_seen_active;
+    a.commit = manual_commit();
     a.announce_after_commit = true;
     committing_ = true;
     return a;

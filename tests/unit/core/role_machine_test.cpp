@@ -88,6 +88,13 @@ TEST(RoleMachine, ARestartAsActiveAnnouncesAndARestartAsBackupInDirectModeInject
   EXPECT_FALSE(f.start_injecting || f.announce_now);
 }
 
+TEST(RoleMachine, AManualCommitWritesWhatAPromotionWould) {
+  EXPECT_EQ(RoleMachine(CacheMode::external, Role::backup).manual_commit(),
+            CommitScope::peers_seen_active);
+  EXPECT_EQ(RoleMachine(CacheMode::direct, Role::active).manual_commit(),
+            CommitScope::failed_injections);
+}
+
 TEST(RoleMachine, EveryChangeIsRememberedAndCancelsAPendingPurge) {
   for (Role from : {Role::backup, Role::active, Role::fault}) {
     for (Role to : {Role::backup, Role::active, Role::fault}) {
