@@ -142,8 +142,9 @@ void KernelMirror::on_dump_end(Result<void> outcome) {
     ++counters_.purges;
     counters_.purge_totals.add(purge_report_);
     auto done = std::move(purge_.done);
+    const WriteReport report = purge_report_;  // a purge queued behind starts afresh
     next_pass();
-    if (done) done(purge_report_);
+    if (done) done(report);
     return;
   }
   if (outcome) {

@@ -40,6 +40,11 @@ class RoleMachine {
   // `commit_pending`: a promotion's commit was cut short by the last exit.
   RoleActions resume(bool commit_pending);
   RoleActions request(Role target);
+  // What `ctsyncctl commit` writes, whatever the role: what a promotion would.
+  CommitScope manual_commit() const {
+    return mode_ == CacheMode::direct ? CommitScope::failed_injections
+                                      : CommitScope::peers_seen_active;
+  }
   // The commit of a promotion finished (or was cancelled).
   void commit_done() { committing_ = false; }
 

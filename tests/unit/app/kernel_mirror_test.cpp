@@ -139,5 +139,22 @@ TEST(KernelMirror, APurgeWaitsForTheRunningPassAndWritesInChunks) {
   for (const auto& e : p.machine.kernel.table()) EXPECT_EQ(e.flow.timeout, 30u);
 }
 
+TEST(KernelMirror, TwoPurgesInARowEachReportTheirOwnWrites) {
+  Pair p;
+  for (const Flow& f : test::kernel_valid_flows(120, 10)) p.machine.kernel.table().upsert(f);
+  p.node->start();
+  ASSERT_TRUE(p.run_until([&] { return p.node->started; }));
+  const std::uint32_t epoch = p.node->engine->begin_local_epoch();
+  std::optional<WriteReport> first, second;
+  p.node->mirror->purge(PurgePlan{30, epoch}, [&](const WriteReport& r) { first = r; });
+  p.node->mirror->purge(PurgePlan{10, epoch}, [&](const WriteReport& r) { second = r; });
+  ASSERT_TRUE(p.run_until([&] { return second.has_value(); }));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->updated, 120u);
+  EXPECT_EQ(second->updated, 120u);
+  EXPECT_EQ(p.node->counters.purges, 2u);
+  for (const auto& e : p.machine.kernel.table()) EXPECT_EQ(e.flow.timeout, 10u);
+}
+
 }  // namespace
 }  // namespace ctsync
