@@ -1,5 +1,7 @@
 #include "app/direct_injector.hpp"
 
+#include "app/kernel_write_job.hpp"
+
 namespace ctsync::app {
 
 DirectInjector::DirectInjector(ports::Scheduler& loop, ports::KernelPort& kernel, std::size_t batch,
@@ -72,16 +74,13 @@ void DirectInjector::flush() {
         removals.push_back(k.key);
       }
     }
-    std::vector<WriteResult> results;
-    if (auto r = kernel_.upsert(upserts, results); !r || results.size() != upserts.size()) {
-      results.assign(upserts.size(), WriteResult{WriteOutcome::failed, r ? 0 : r.error().code});
-    }
+    write_batch(kernel_, KernelWriteJob::Mode::upsert, upserts, results_, errors_);
     const TimePoint now = loop_.now();
     for (std::size_t i = 0; i < upserts.size(); ++i) {
-      if (results[i].outcome == WriteOutcome::failed) {
+      if (results_[i].outcome == WriteOutcome::failed) {
         ++stats_.failed;
-        ++stats_.failures[results[i].error];
-        failed_[upsert_keys[i]] = results[i].error;
+        ++stats_.failures[results_[i].error];
+        failed_[upsert_keys[i]] = results_[i].error;
       } else {
         ++stats_.injected;
         failed_.erase(upsert_keys[i]);
@@ -121,11 +120,10 @@ void DirectInjector::on_tick() {
   }
   for (std::size_t i = 0; i < refresh.size(); i += batch_) {
     const std::size_t n = std::min(batch_, refresh.size() - i);
-    std::vector<WriteResult> results;
-    const std::span<const Flow> part(refresh.data() + i, n);
-    if (!kernel_.upsert(part, results) || results.size() != n) continue;
+    write_batch(kernel_, KernelWriteJob::Mode::upsert, std::span<const Flow>(refresh.data() + i, n),
+                results_, errors_);
     for (std::size_t j = 0; j < n; ++j) {
-      if (results[j].outcome != WriteOutcome::failed) {
+      if (results_[j].outcome != WriteOutcome::failed) {
         ++stats_.refreshed;
         refresh_.plan(keys[i + j], refresh[i + j].timeout, now);
       }

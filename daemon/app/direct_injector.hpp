@@ -72,6 +72,8 @@ class DirectInjector : public PeerFlowObserver {
   std::unordered_map<Key, int, KeyHash> failed_;
   RefreshSchedule<Key> refresh_;
   DirectStats stats_;
+  std::vector<WriteResult> results_;  // scratch for write_batch
+  std::vector<int> errors_;
   // Cleared when the injector goes away, so a posted flush finds it gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -55,7 +55,6 @@ class FailoverController {
 
   Role role() const { return roles_.role(); }
   const KernelWriteJob* running_commit() const { return commit_job_.get(); }
-  const FailoverSettings& settings() const { return settings_; }
   void apply(const FailoverSettings& s);
 
  private:

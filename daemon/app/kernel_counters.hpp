@@ -22,7 +22,6 @@ struct KernelCounters {
   std::optional<WriteReport> last_commit;
   std::vector<double> commit_seconds;  // durations not yet taken by the metrics exporter
   std::uint64_t purges = 0;
-  WriteReport purge_totals;
   std::uint64_t expectation_events_new = 0;
   std::uint64_t expectation_events_destroy = 0;
   std::uint64_t expectation_overruns = 0;

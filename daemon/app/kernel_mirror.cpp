@@ -140,7 +140,6 @@ void KernelMirror::on_dump_end(Result<void> outcome) {
     write_purge_chunk();
     if (!outcome) log::error("purge: kernel dump failed: " + outcome.error().message);
     ++counters_.purges;
-    counters_.purge_totals.add(purge_report_);
     auto done = std::move(purge_.done);
     const WriteReport report = purge_report_;  // a purge queued behind starts afresh
     next_pass();

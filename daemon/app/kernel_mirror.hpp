@@ -28,7 +28,6 @@ class KernelMirror final : ports::EventSink, ports::DumpSink, ports::Expectation
 
   void start();
   void set_filter(FlowFilter filter) { filter_ = std::move(filter); }
-  const FlowFilter& filter() const { return filter_; }
   void set_write_batch(std::size_t n) { batch_ = n; }
   bool accounting() const { return accounting_; }
   const TrafficAccounting& traffic() const { return traffic_; }

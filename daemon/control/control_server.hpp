@@ -15,7 +15,7 @@ namespace ctsync {
 // a JSON line in; a JSON header line ({"ok":...,"error":...}) and a body out, then close.
 class ControlServer {
  public:
-  using Respond = std::function<void(ControlReply)>;
+  using Respond = ctsync::Respond;
   // Handlers may answer later (a commit answers when it is done).
   using Handler = std::function<void(const ControlRequest&, Respond)>;
 

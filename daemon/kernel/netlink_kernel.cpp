@@ -114,7 +114,6 @@ bool NetlinkKernel::read_events() {
         sink_->on_event(event_type(t), f, present, c);
       },
       event_batches_per_turn);
-  undecodable_ += r.undecodable;
   if (r.overrun) {
     // What is still queued is older than the events we lost; applied after the dump that
     // repairs the loss, it would roll flows back.
@@ -133,7 +132,6 @@ void NetlinkKernel::wait_expectation_events() {
         const auto r = expectation_events_->read([this](bool created, const Expectation& e) {
           expectation_sink_->on_expectation(created, e);
         });
-        undecodable_ += r.undecodable;
         if (r.overrun) expectation_sink_->on_expectation_overrun();
         wait_expectation_events();
       });

@@ -49,8 +49,6 @@ class NetlinkKernel final : public ports::KernelPort {
   int event_buffer_bytes() const override { return events_->buffer_size(); }
   void close() override;
 
-  std::uint64_t undecodable() const { return undecodable_; }
-
  private:
   explicit NetlinkKernel(boost::asio::io_context& io);
   void wait_events();
@@ -74,7 +72,6 @@ class NetlinkKernel final : public ports::KernelPort {
   // Sends a dump's request beside the loop (see dump()); the dump socket is its alone until
   // it posts back.
   std::thread dump_requester_;
-  std::uint64_t undecodable_ = 0;
   bool closed_ = false;
 };
 

@@ -42,7 +42,6 @@ class SimScheduler final : public ports::Scheduler {
   }
   // Runs what is due now.
   void run() { advance(Duration::zero()); }
-  std::size_t queued() const { return queue_.size(); }
   // The process dies: nothing it had posted or armed ever runs.
   void drop_all() { queue_.clear(); }
 
