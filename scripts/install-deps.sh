@@ -23,7 +23,7 @@ build_pkgs=(
   build-essential cmake pkg-config ninja-build git
   g++ clang libclang-rt-14-dev clang-format
   libboost-dev
-  libnetfilter-conntrack-dev libmnl-dev
+  libnetfilter-conntrack-dev libmnl-dev libnetfilter-queue-dev
   libprotobuf-dev protobuf-compiler
   prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -32,7 +32,7 @@ build_pkgs=(
   libsystemd-dev
 )
 test_pkgs=(
-  nftables conntrack iproute2 iputils-ping keepalived procps psmisc conntrackd
+  nftables iptables conntrack iproute2 iputils-ping keepalived procps psmisc conntrackd
   python3 systemd vsftpd ftp dpkg-dev file
 )
 

@@ -46,6 +46,12 @@ class DirectInjector : public PeerFlowObserver {
   // Flows whose last injection failed (a promote retries them), and forgets them.
   std::vector<std::pair<std::uint32_t, FlowKey>> take_failed();
   std::size_t pending() const { return pending_.size(); }
+  // Whether the peer's flow is in the kernel as far as we know: injecting, nothing queued for
+  // it, its last write not failed.
+  bool has_written(std::uint32_t peer, const FlowKey& key) const {
+    const Key k{peer, key};
+    return enabled_ && pending_.count(k) == 0 && failed_.count(k) == 0;
+  }
   const DirectStats& stats() const { return stats_; }
 
  private:

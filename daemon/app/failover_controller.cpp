@@ -8,19 +8,21 @@ namespace ctsync::app {
 
 FailoverController::FailoverController(FailoverSettings settings, Role initial, FailoverPorts ports,
                                        SyncEngine& engine, KernelMirror& mirror,
-                                       DirectInjector& injector, KernelCounters& counters,
-                                       Status status)
+                                       DirectInjector& injector, TakeoverGate& gate,
+                                       KernelCounters& counters, Status status)
     : settings_(settings),
       roles_(settings.mode, initial),
       ports_(ports),
       engine_(engine),
       mirror_(mirror),
       injector_(injector),
+      gate_(gate),
       counters_(counters),
       status_(std::move(status)),
       purge_timer_(ports.loop.timer()),
       delay_timer_(ports.loop.timer()),
-      recovery_timer_(ports.loop.timer()) {}
+      recovery_timer_(ports.loop.timer()),
+      takeovers_(TakeoverHistory::decode(ports.state.load_takeovers())) {}
 
 FailoverController::~FailoverController() = default;
 
@@ -39,6 +41,49 @@ void FailoverController::stop() {
   delay_timer_->cancel();
   recovery_timer_->cancel();
   injector_.set_enabled(false);
+  gate_.close();
+}
+
+void FailoverController::stand_by() {
+  gate_.reset();
+  hold_at_standby_ = gate_.hold().counters();
+  gate_.open();
+}
+
+void FailoverController::takeover_started() {
+  gate_.promoted();
+  promoted_at_ = ports_.loop.now();
+  TakeoverRecord r;
+  r.promoted_at_ms = ports_.loop.wall_ms();
+  if (const auto first = gate_.hold().first_held())
+    r.first_held_s = std::chrono::duration<double>(*first - promoted_at_).count();
+  takeovers_.add(r);
+  save_takeovers();
+}
+
+void FailoverController::takeover_committed(const WriteReport& report) {
+  TakeoverRecord* r = takeovers_.latest();
+  if (r == nullptr) return;
+  const HoldCounters& now = gate_.hold().counters();
+  if (!r->first_held_s) {
+    if (const auto first = gate_.hold().first_held())
+      r->first_held_s = std::chrono::duration<double>(*first - promoted_at_).count();
+  }
+  r->commit_end_s = std::chrono::duration<double>(ports_.loop.now() - promoted_at_).count();
+  r->flows_on_demand = now.flows_written - hold_at_standby_.flows_written;
+  r->flows_committed = report.total - report.failed;
+  r->failed = report.failed + (now.write_failures - hold_at_standby_.write_failures);
+  for (const auto& [err, n] : report.failures) r->failures[err] += n;
+  r->packets_held = now.held - hold_at_standby_.held;
+  r->packets_released_late = now.released_late - hold_at_standby_.released_late;
+  r->packets_overflow = now.overflow - hold_at_standby_.overflow;
+  log::info("takeover: " + r->summary());
+  save_takeovers();
+}
+
+void FailoverController::save_takeovers() {
+  if (auto r = ports_.state.save_takeovers(takeovers_.encode()); !r)
+    log::warning("cannot keep the takeover report: " + r.error().message);
 }
 
 void FailoverController::start_injecting() {
@@ -56,6 +101,9 @@ void FailoverController::resume() {
   if (a.commit == CommitScope::every_complete_copy) recover_interrupted_commit();
   if (a.announce_now) engine_.announce_table();
   if (a.start_injecting) start_injecting();
+  // An active node's traffic never goes through user space, except while a commit that was
+  // cut short is redone.
+  if (roles_.role() != Role::active || a.commit == CommitScope::every_complete_copy) stand_by();
   ports_.link.kick();
 }
 
@@ -86,8 +134,17 @@ void FailoverController::change_role(Role target, Respond respond) {
   if (a.request_resync) engine_.request_resync(ports_.loop.now());
   if (a.start_injecting) start_injecting();
   if (a.schedule_purge) schedule_purge();
+  if (target == Role::active) {
+    takeover_started();
+  } else {
+    stand_by();
+  }
   ports_.link.kick();
   if (a.commit == CommitScope::none) {
+    if (target == Role::active) {
+      takeover_committed(WriteReport{});
+      gate_.close();
+    }
     respond({true, "", std::string(role_name(target)) + "\n"});
     return;
   }
@@ -99,14 +156,16 @@ void FailoverController::change_role(Role target, Respond respond) {
       roles_.commit_done();
       (void)ports_.state.set_commit_pending(false);
       log::info("commit: " + report.summary());
-      // The kernel now holds the peers' flows and our traffic: read it back as ours, then
-      // tell the peers.
-      mirror_.pass([this, respond, report, announce] {
+      takeover_committed(report);
+      if (roles_.role() == Role::active) gate_.close();
+      // The kernel holds the peers' flows: the caller (keepalived's notify) hears so now;
+      // reading the kernel back as ours and telling the peers come after.
+      respond({report.failed == 0, report.failed ? "commit incomplete: " + report.summary() : "",
+               "active; commit " + report.summary() + "\n"});
+      mirror_.pass([this, announce] {
         mirror_.reload_expectations();
         if (announce && roles_.role() == Role::active) engine_.announce_table();
         ports_.link.kick();
-        respond({report.failed == 0, report.failed ? "commit incomplete: " + report.summary() : "",
-                 "active; commit " + report.summary() + "\n"});
       });
     });
   };
@@ -124,11 +183,10 @@ void FailoverController::commit_now(Respond respond) {
   }
   commit(roles_.manual_commit(), [this, respond](const WriteReport& r) {
     log::info("commit: " + r.summary());
+    respond({r.failed == 0, r.failed ? "commit incomplete: " + r.summary() : "",
+             "commit " + r.summary() + "\n"});
     // Events were paused during the commit: read the kernel back.
-    mirror_.pass([respond, r] {
-      respond({r.failed == 0, r.failed ? "commit incomplete: " + r.summary() : "",
-               "commit " + r.summary() + "\n"});
-    });
+    mirror_.pass();
   });
 }
 
@@ -141,9 +199,15 @@ void FailoverController::commit(CommitScope scope, std::function<void(const Writ
                                                                    : engine_.commit_sources());
   }
   auto cursor = std::make_shared<std::size_t>(0);
+  skipped_on_demand_ = 0;
   auto source = [this, items, cursor](Flow& out) {
     while (*cursor < items->size()) {
       const CommitItem& item = (*items)[(*cursor)++];
+      // Written when its packets arrived; the kernel's entry is live, ours would be older.
+      if (gate_.written_on_demand(item.key)) {
+        ++skipped_on_demand_;
+        continue;
+      }
       auto it = engine_.peers().find(item.peer);
       if (it == engine_.peers().end()) continue;
       if (const Flow* f = it->second->table().find_flow(item.key)) {
@@ -165,6 +229,10 @@ void FailoverController::commit(CommitScope scope, std::function<void(const Writ
       ports_.loop, ports_.kernel, KernelWriteJob::Mode::upsert, settings_.commit_batch, source,
       [this, done, paused, scope](const WriteReport& report) {
         commit_job_.reset();
+        if (skipped_on_demand_ != 0) {
+          log::info("commit: " + std::to_string(skipped_on_demand_) +
+                    " flows were written on demand already");
+        }
         if (paused) {
           if (auto r = ports_.kernel.resume_creation_events(); !r)
             log::error("cannot subscribe to kernel events again: " + r.error().message);
@@ -252,6 +320,7 @@ void FailoverController::recover_interrupted_commit() {
       roles_.commit_done();
       (void)ports_.state.set_commit_pending(false);
       log::info("recovered commit: " + report.summary());
+      if (roles_.role() == Role::active) gate_.close();
       mirror_.pass([this] {
         if (roles_.role() == Role::active) engine_.announce_table();
         ports_.link.kick();

@@ -373,6 +373,22 @@ void read_cache(Reader& r, const toml::table& root, Config& c) {
     c.commit_delay = milliseconds(*v);
 }
 
+void read_takeover(Reader& r, const toml::table& root, Config& c) {
+  const toml::table* t = r.table(root, "takeover");
+  if (t == nullptr) return;
+  r.only(*t, "takeover",
+         {"queue", "queue_length", "hold_max_ms", "hold_max_packets", "early_write_life_s"});
+  if (auto v = r.integer(*t, "queue", "takeover", 0, 65535))
+    c.takeover_queue = static_cast<std::uint16_t>(*v);
+  if (auto v = r.integer(*t, "queue_length", "takeover", 16, 1 << 20))
+    c.takeover_queue_length = static_cast<std::uint32_t>(*v);
+  if (auto v = r.integer(*t, "hold_max_ms", "takeover", 1, 10000)) c.hold_max = milliseconds(*v);
+  if (auto v = r.integer(*t, "hold_max_packets", "takeover", 1, 1 << 20))
+    c.hold_max_packets = static_cast<std::size_t>(*v);
+  if (auto v = r.integer(*t, "early_write_life_s", "takeover", 1, 3600))
+    c.early_write_life = seconds(*v);
+}
+
 void read_kernel(Reader& r, const toml::table& root, Config& c) {
   const toml::table* t = r.table(root, "kernel");
   if (t == nullptr) return;
@@ -532,10 +548,12 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
   Config c;
   c.path = path;
   record_lines(root, "", c.lines);
-  r.only(root, "", {"node", "sync", "cache", "kernel", "filter", "metrics", "control"});
+  r.only(root, "",
+         {"node", "sync", "cache", "takeover", "kernel", "filter", "metrics", "control"});
   read_node(r, root, c);
   read_sync(r, root, c);
   read_cache(r, root, c);
+  read_takeover(r, root, c);
   read_kernel(r, root, c);
   read_filter(r, root, c);
   read_metrics(r, root, c);

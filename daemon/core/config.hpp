@@ -60,6 +60,13 @@ struct Config {
   Duration direct_refresh = seconds(10);     // direct mode: refresh injected short-lived flows
   Duration commit_delay = Duration::zero();  // testing the takeover race only
 
+  // [takeover]: the hold (off unless a queue is named; the ruleset's rule feeds it)
+  std::optional<std::uint16_t> takeover_queue;
+  std::uint32_t takeover_queue_length = 4096;  // packets the kernel queues; beyond, fail-open
+  Duration hold_max = milliseconds(500);       // no packet waits longer
+  std::size_t hold_max_packets = 4096;         // held at once; beyond, they pass at once
+  Duration early_write_life = seconds(5);      // written before a promotion, none followed
+
   // [kernel]
   int netlink_buffer = 8 << 20;
   int netlink_buffer_max = 64 << 20;

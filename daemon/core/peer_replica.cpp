@@ -17,7 +17,10 @@ PeerReplica::PeerReplica(std::uint32_t node_id, const ReceiverConfig& config,
       config_(config),
       counters_(counters),
       observer_(observer),
-      replay_(config.replay_window) {}
+      replay_(config.replay_window) {
+  // The takeover hold finds a reply-direction packet's flow by its reply tuple.
+  table_.index_replies();
+}
 
 PeerReplica::BootVerdict PeerReplica::check_boot(std::uint64_t boot_id) {
   if (!heard_ && boot_id_ == 0) {
@@ -216,7 +219,7 @@ void PeerReplica::upsert(Flow&& flow) {
   auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_});
   if (!inserted) {
     if (!digest_stale_) digest_.remove(e->flow);
-    e->flow = flow;
+    table_.assign(*e, flow);
     e->meta.generation = generation_;
   }
   if (!digest_stale_) digest_.add(flow);

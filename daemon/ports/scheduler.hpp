@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -21,6 +22,8 @@ class Scheduler {
  public:
   virtual ~Scheduler() = default;
   virtual TimePoint now() const = 0;
+  // Wall-clock milliseconds since the epoch: for reports a person reads, never for deciding.
+  virtual std::int64_t wall_ms() const = 0;
   virtual void post(std::function<void()> fn) = 0;
   virtual std::unique_ptr<Timer> timer() = 0;
 };

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "core/role.hpp"
 #include "ctsync/result.hpp"
@@ -20,6 +21,9 @@ class StatePort {
   virtual Result<void> save_role(Role role) = 0;
   virtual Result<void> set_commit_pending(bool pending) = 0;
   virtual bool commit_pending() const = 0;
+  // The report of the last takeovers (TakeoverHistory's text); empty when none.
+  virtual std::string load_takeovers() const = 0;
+  virtual Result<void> save_takeovers(const std::string& text) = 0;
 };
 
 }  // namespace ctsync::ports

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 
 namespace ctsync {
 
@@ -42,6 +43,12 @@ void AsioScheduler::post(std::function<void()> fn) {
 
 std::unique_ptr<ports::Timer> AsioScheduler::timer() {
   return std::make_unique<AsioTimer>(io_);
+}
+
+std::int64_t AsioScheduler::wall_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace ctsync

@@ -10,6 +10,7 @@ class AsioScheduler final : public ports::Scheduler {
  public:
   explicit AsioScheduler(boost::asio::io_context& io) : io_(io) {}
   TimePoint now() const override { return Clock::now(); }
+  std::int64_t wall_ms() const override;
   void post(std::function<void()> fn) override;
   std::unique_ptr<ports::Timer> timer() override;
 

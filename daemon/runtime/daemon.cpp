@@ -61,6 +61,8 @@ Daemon::Daemon(Config config) : config_(std::move(config)), state_(config_.state
 Daemon::~Daemon() {
   // Parts that hold timers and posted work go before the loop's other parts.
   failover_.reset();
+  gate_.reset();
+  queue_.reset();
   mirror_.reset();
   injector_.reset();
 }
@@ -69,6 +71,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
   std::unique_ptr<Daemon> d(new Daemon(std::move(config)));
   if (auto r = d->open(); !r) return r.error();
   return d;
+}
+
+HoldSettings Daemon::hold_settings() const {
+  return HoldSettings{config_.hold_max, config_.hold_max_packets, config_.early_write_life};
 }
 
 app::FailoverSettings Daemon::failover_settings() const {
@@ -149,12 +155,21 @@ Result<void> Daemon::open() {
   transport_ = std::move(*transport);
   link_ = std::make_unique<ReplicationLink>(io_, *engine_, *transport_);
 
+  if (config_.takeover_queue) {
+    queue_ = std::make_unique<PacketQueue>(
+        io_, PacketQueueConfig{*config_.takeover_queue, config_.takeover_queue_length});
+  }
+  gate_ = std::make_unique<app::TakeoverGate>(queue_.get(), *kernel_, loop_, *engine_,
+                                              hold_settings(), config_.purge_timeout);
+  gate_->set_in_kernel([this](std::uint32_t peer, const FlowKey& key) {
+    return injector_->has_written(peer, key);
+  });
   mirror_ = std::make_unique<app::KernelMirror>(*kernel_, loop_, *engine_, *link_, counters_);
   mirror_->set_filter(make_filter());
   mirror_->set_write_batch(config_.commit_batch);
   failover_ = std::make_unique<app::FailoverController>(
       failover_settings(), state_.load_role().value_or(Role::backup),
-      app::FailoverPorts{*kernel_, loop_, state_, *link_}, *engine_, *mirror_, *injector_,
+      app::FailoverPorts{*kernel_, loop_, state_, *link_}, *engine_, *mirror_, *injector_, *gate_,
       counters_, [this](const std::string& role) { systemd_.notify("STATUS=" + role); });
   commands_ = std::make_unique<app::ControlCommands>(
       app::ControlCommands::Parts{loop_, *link_, *kernel_, *engine_, *mirror_, *failover_,
@@ -295,6 +310,7 @@ void Daemon::reload() {
   // Interface addresses are read again too: the node's own addresses may have changed.
   mirror_->set_filter(make_filter());
   failover_->apply(failover_settings());
+  gate_->apply(hold_settings(), config_.purge_timeout);
   std::string msg = "reloaded: ";
   if (plan.applied.empty()) {
     msg += "no setting changed (keys and interface addresses read again)";

@@ -9,10 +9,12 @@
 #include "app/kernel_counters.hpp"
 #include "app/kernel_mirror.hpp"
 #include "app/metrics_snapshot_builder.hpp"
+#include "app/takeover_gate.hpp"
 #include "control/control_server.hpp"
 #include "core/config.hpp"
 #include "core/sync_engine.hpp"
 #include "kernel/netlink_kernel.hpp"
+#include "kernel/packet_queue.hpp"
 #include "metrics/metrics_exporter.hpp"
 #include "net/datagram_sealer.hpp"
 #include "net/replication_link.hpp"
@@ -44,6 +46,7 @@ class Daemon {
   void reload();
   FlowFilter make_filter() const;
   app::FailoverSettings failover_settings() const;
+  HoldSettings hold_settings() const;
 
   Config config_;
   boost::asio::io_context io_;
@@ -60,6 +63,8 @@ class Daemon {
   std::unique_ptr<app::DirectInjector> injector_;
   std::unique_ptr<SyncTransport> transport_;
   std::unique_ptr<ReplicationLink> link_;
+  std::unique_ptr<PacketQueue> queue_;  // with [takeover] queue
+  std::unique_ptr<app::TakeoverGate> gate_;
   std::unique_ptr<app::KernelMirror> mirror_;
   std::unique_ptr<app::FailoverController> failover_;
   std::unique_ptr<app::ControlCommands> commands_;

@@ -62,3 +62,20 @@ bool StateStore::commit_pending() const {
 }
 
 }  // namespace ctsync
+
+namespace ctsync {
+
+std::string StateStore::load_takeovers() const {
+  std::ifstream in(dir_ + "/takeovers");
+  // Bounded: a report, read once at start-up; a runaway file is cut, not trusted.
+  std::string text(64 * 1024, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+Result<void> StateStore::save_takeovers(const std::string& text) {
+  return write_atomically("takeovers", text);
+}
+
+}  // namespace ctsync

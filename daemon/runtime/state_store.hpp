@@ -22,6 +22,8 @@ class StateStore final : public ports::StatePort {
   // Set while a promotion's commit runs.
   Result<void> set_commit_pending(bool pending) override;
   bool commit_pending() const override;
+  std::string load_takeovers() const override;
+  Result<void> save_takeovers(const std::string& text) override;
   const std::string& dir() const { return dir_; }
 
  private:

@@ -220,10 +220,16 @@ class FakeState final : public ports::StatePort {
     return {};
   }
   bool commit_pending() const override { return pending; }
+  std::string load_takeovers() const override { return takeovers; }
+  Result<void> save_takeovers(const std::string& text) override {
+    takeovers = text;
+    return {};
+  }
 
   std::uint64_t boot = 0;
   std::optional<Role> role;
   bool pending = false;
+  std::string takeovers;
 };
 
 class CountingLink final : public ports::SyncLink {

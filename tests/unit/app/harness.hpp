@@ -8,6 +8,7 @@
 #include "app/failover_controller.hpp"
 #include "app/kernel_mirror.hpp"
 #include "fake_kernel.hpp"
+#include "fake_queue.hpp"
 #include "sim_scheduler.hpp"
 
 namespace ctsync::test {
@@ -24,12 +25,14 @@ inline EngineConfig engine_config(std::uint32_t id, std::uint64_t boot) {
 // and the state directory outlive a restart (they are the machine's); the rest is rebuilt.
 struct FakeNode {
   struct Machine {
-    explicit Machine(SimScheduler& loop) : kernel(loop) {}
+    explicit Machine(SimScheduler& loop) : kernel(loop), queue(kernel) {}
     FakeKernel kernel;
+    FakeQueue queue;
     FakeState state;
   };
 
-  FakeNode(SimScheduler& sim, Machine& m, std::uint32_t id, app::FailoverSettings s)
+  FakeNode(SimScheduler& sim, Machine& m, std::uint32_t id, app::FailoverSettings s,
+           HoldSettings hold = {})
       : loop(sim), machine(m) {
     auto boot = m.state.next_boot_id(0);
     injector = std::make_unique<app::DirectInjector>(loop, m.kernel, s.commit_batch, seconds(10));
@@ -40,15 +43,21 @@ struct FakeNode {
       auto it = engine->peers().find(peer);
       return it == engine->peers().end() ? nullptr : it->second->table().find_flow(key);
     });
+    gate = std::make_unique<app::TakeoverGate>(&m.queue, m.kernel, loop, *engine, hold,
+                                               s.purge_timeout);
+    gate->set_in_kernel([this](std::uint32_t peer, const FlowKey& key) {
+      return injector->has_written(peer, key);
+    });
     mirror = std::make_unique<app::KernelMirror>(m.kernel, loop, *engine, link, counters);
     mirror->set_write_batch(s.commit_batch);
     failover = std::make_unique<app::FailoverController>(
         s, m.state.load_role().value_or(Role::backup),
-        app::FailoverPorts{m.kernel, loop, m.state, link}, *engine, *mirror, *injector, counters,
-        [this](const std::string& r) { statuses.push_back(r); });
+        app::FailoverPorts{m.kernel, loop, m.state, link}, *engine, *mirror, *injector, *gate,
+        counters, [this](const std::string& r) { statuses.push_back(r); });
   }
   ~FakeNode() {
     failover->stop();
+    gate.reset();
     machine.kernel.close();
   }
 
@@ -73,6 +82,7 @@ struct FakeNode {
   app::KernelCounters counters;
   std::unique_ptr<app::DirectInjector> injector;
   std::unique_ptr<SyncEngine> engine;
+  std::unique_ptr<app::TakeoverGate> gate;
   std::unique_ptr<app::KernelMirror> mirror;
   std::unique_ptr<app::FailoverController> failover;
   std::optional<ControlReply> reply;

@@ -13,6 +13,11 @@ namespace ctsync::test {
 class SimScheduler final : public ports::Scheduler {
  public:
   TimePoint now() const override { return now_; }
+  // A fixed day plus simulated time.
+  std::int64_t wall_ms() const override {
+    return 1'800'000'000'000 +
+           std::chrono::duration_cast<std::chrono::milliseconds>(now_.time_since_epoch()).count();
+  }
   void post(std::function<void()> fn) override { add(now_, std::move(fn), nullptr); }
   std::unique_ptr<ports::Timer> timer() override { return std::make_unique<SimTimer>(*this); }
 
