@@ -53,6 +53,7 @@ std::vector<std::uint32_t> TakeoverHold::written(const FlowKey& key, bool ok, bo
     }
   }
   waiting_.erase(w);
+  while (!arrival_.empty() && held_.count(arrival_.front().second) == 0) arrival_.pop_front();
   return ids;
 }
 
@@ -81,7 +82,7 @@ std::vector<std::uint32_t> TakeoverHold::release_all(TimePoint now) {
 
 std::optional<TimePoint> TakeoverHold::next_deadline() const {
   std::optional<TimePoint> d;
-  // Ids already let go may linger at the front of arrival_; an early deadline costs a wake-up.
+  // Ids let go may linger behind the front of arrival_; an early deadline costs a wake-up.
   if (!arrival_.empty()) d = arrival_.front().first + settings_.max_hold;
   if (!early_.empty()) {
     const TimePoint e = early_.front().first + settings_.early_write_life;
