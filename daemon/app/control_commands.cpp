@@ -28,6 +28,13 @@ StatusView ControlCommands::status() const {
                        p->in_sync(now), p->lag_packets(), p->table().size()});
   }
   if (p_.counters.last_commit) v.last_commit = p_.counters.last_commit->summary();
+  const TakeoverGate& gate = p_.failover.gate();
+  if (gate.configured()) {
+    v.hold = StatusView::Hold{gate.describe(), gate.listening(), gate.hold().counters(),
+                              gate.overruns()};
+  }
+  const auto& records = p_.failover.takeovers().records();
+  v.takeovers.assign(records.begin(), records.end());
   return v;
 }
 

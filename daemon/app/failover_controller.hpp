@@ -60,6 +60,7 @@ class FailoverController {
   Role role() const { return roles_.role(); }
   const KernelWriteJob* running_commit() const { return commit_job_.get(); }
   const TakeoverHistory& takeovers() const { return takeovers_; }
+  const TakeoverGate& gate() const { return gate_; }
   void apply(const FailoverSettings& s);
 
  private:

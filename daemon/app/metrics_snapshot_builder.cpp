@@ -48,6 +48,14 @@ MetricsSnapshot MetricsSnapshotBuilder::build(bool started) {
   s.direct_failed = d.failed;
   s.direct_refreshed = d.refreshed;
   s.direct_removed = d.removed;
+  const TakeoverGate& gate = p_.failover.gate();
+  s.hold_configured = gate.configured();
+  s.hold_listening = gate.listening();
+  s.hold = gate.hold().counters();
+  s.hold_socket_overruns = gate.overruns();
+  const auto& takeovers = p_.failover.takeovers().records();
+  s.takeovers = takeovers.size();
+  if (!takeovers.empty()) s.last_takeover = takeovers.back();
   s.accounting_enabled = p_.mirror.accounting();
   s.traffic = p_.mirror.traffic();
   if (builds_++ % 5 == 0) {  // a walk over the whole table: not every second

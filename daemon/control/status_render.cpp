@@ -1,5 +1,6 @@
 #include "control/status_render.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,40 @@ std::string render_status(const StatusView& v, bool json) {
   }
   j["peers"] = peers;
   if (v.last_commit) j["last_commit"] = *v.last_commit;
+  if (v.hold) {
+    const HoldCounters& h = v.hold->counters;
+    j["takeover_hold"] = {
+        {"queue", v.hold->queue},
+        {"listening", v.hold->listening},
+        {"packets_seen", h.seen},
+        {"packets_passed", h.passed},
+        {"packets_held", h.held},
+        {"packets_released", h.released},
+        {"packets_released_unwritten", h.released_late},
+        {"packets_overflow", h.overflow},
+        {"flows_written_on_demand", h.flows_written},
+        {"write_failures", h.write_failures},
+        {"longest_hold_ms", std::chrono::duration<double, std::milli>(h.longest_hold).count()},
+        {"socket_overruns", v.hold->socket_overruns}};
+  }
+  nlohmann::json takeovers = nlohmann::json::array();
+  for (const TakeoverRecord& r : v.takeovers) {
+    nlohmann::json t = {{"promoted_at_ms", r.promoted_at_ms},
+                        {"commit_start_s", r.commit_start_s},
+                        {"flows_on_demand", r.flows_on_demand},
+                        {"flows_committed", r.flows_committed},
+                        {"failed", r.failed},
+                        {"packets_held", r.packets_held},
+                        {"packets_released_unwritten", r.packets_released_late},
+                        {"packets_overflow", r.packets_overflow}};
+    if (r.first_held_s) t["first_held_s"] = *r.first_held_s;
+    if (r.commit_end_s) t["commit_end_s"] = *r.commit_end_s;
+    nlohmann::json failures = nlohmann::json::object();
+    for (const auto& [err, n] : r.failures) failures[std::to_string(err)] = n;
+    t["failures_by_errno"] = failures;
+    takeovers.push_back(t);
+  }
+  j["takeovers"] = takeovers;
   if (json) return j.dump(2) + "\n";
 
   std::string s;
@@ -48,6 +83,24 @@ std::string render_status(const StatusView& v, bool json) {
   if (v.last_commit) s += "last commit: " + *v.last_commit + "\n";
   if (v.commit_progress)
     s += "commit running: " + std::to_string(*v.commit_progress) + " flows written so far\n";
+  if (v.hold) {
+    const HoldCounters& h = v.hold->counters;
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "takeover hold: %s, %s; packets held %llu, released %llu, released unwritten "
+                  "%llu, overflow %llu, passed %llu; flows written on demand %llu; longest hold "
+                  "%.1f ms\n",
+                  v.hold->queue.c_str(), v.hold->listening ? "listening" : "closed (active)",
+                  static_cast<unsigned long long>(h.held),
+                  static_cast<unsigned long long>(h.released),
+                  static_cast<unsigned long long>(h.released_late),
+                  static_cast<unsigned long long>(h.overflow + v.hold->socket_overruns),
+                  static_cast<unsigned long long>(h.passed),
+                  static_cast<unsigned long long>(h.flows_written),
+                  std::chrono::duration<double, std::milli>(h.longest_hold).count());
+    s += line;
+  }
+  if (!v.takeovers.empty()) s += "last takeover: " + v.takeovers.back().summary() + "\n";
   for (const auto& p : v.peers) {
     char line[256];
     std::snprintf(line, sizeof line,

@@ -6,6 +6,8 @@
 
 #include "core/role.hpp"
 #include "core/sync_counters.hpp"
+#include "core/takeover_hold.hpp"
+#include "core/takeover_record.hpp"
 
 namespace ctsync {
 
@@ -34,6 +36,14 @@ struct StatusView {
   std::string transport;
   std::vector<Peer> peers;
   std::optional<std::string> last_commit;
+  struct Hold {
+    std::string queue;  // "nfqueue 7"
+    bool listening = false;
+    HoldCounters counters;
+    std::uint64_t socket_overruns = 0;
+  };
+  std::optional<Hold> hold;  // with [takeover] queue
+  std::vector<TakeoverRecord> takeovers;  // oldest first
 };
 std::string render_status(const StatusView& v, bool json);
 

@@ -1,5 +1,6 @@
 #include "metrics/metrics_exporter.hpp"
 
+#include <chrono>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -14,6 +15,8 @@ namespace ctsync {
 namespace {
 
 constexpr const char* roles[] = {"backup", "active", "fault"};
+constexpr const char* hold_outcomes[] = {"passed", "held", "released", "released_unwritten",
+                                       "overflow"};
 
 std::string_view role_label(Role r) {
   return r == Role::unknown ? "backup" : role_name(r);
@@ -172,6 +175,25 @@ void MetricsExporter::build(const std::string& version) {
   counter("ctsync_direct_refreshes_total", "Direct mode: injected short-lived entries refreshed");
   counter("ctsync_direct_removals_total",
           "Direct mode: entries removed because the peer's flow ended");
+  gauge("ctsync_hold_listening",
+        "1 while the takeover hold listens on its packet queue (a backup, a takeover)");
+  for (const char* o : hold_outcomes)
+    counter("ctsync_hold_packets_total",
+            "Packets the takeover hold saw, by what became of them (overflow: passed on because "
+            "the hold or its socket was full)",
+            {{"outcome", o}});
+  counter("ctsync_hold_flows_written_total", "Peer flows written on demand by the takeover hold");
+  counter("ctsync_hold_write_failures_total", "On-demand writes the kernel refused");
+  gauge("ctsync_hold_longest_seconds", "The longest any packet was held since start");
+  for (const char* w : {"on_demand", "committed", "failed"})
+    gauge("ctsync_last_takeover_flows", "Flows of the last takeover, by how they were written",
+          {{"written", w}});
+  for (const char* o : {"held", "released_unwritten", "overflow"})
+    gauge("ctsync_last_takeover_packets", "Packets the hold saw in the last takeover",
+          {{"outcome", o}});
+  gauge("ctsync_last_takeover_commit_seconds",
+        "Seconds from the last promotion to the end of its commit (-1: not done)");
+  gauge("ctsync_last_takeover_timestamp_seconds", "When the last promotion came (Unix time)");
   gauge("ctsync_accounting_enabled",
         "1 when nf_conntrack_acct is on, so traffic counters are meaningful");
   for (std::size_t f = 0; f < TrafficAccounting::families; ++f) {
@@ -275,6 +297,33 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_direct_injections_total", "", {{"result", "failed"}}), s.direct_failed);
   set(counter("ctsync_direct_refreshes_total", ""), s.direct_refreshed);
   set(counter("ctsync_direct_removals_total", ""), s.direct_removed);
+  gauge("ctsync_hold_listening", "").Set(s.hold_listening ? 1 : 0);
+  const HoldCounters& h = s.hold;
+  const std::uint64_t hold_counts[] = {h.passed, h.held, h.released, h.released_late,
+                                       h.overflow + s.hold_socket_overruns};
+  for (std::size_t i = 0; i < std::size(hold_outcomes); ++i)
+    set(counter("ctsync_hold_packets_total", "", {{"outcome", hold_outcomes[i]}}), hold_counts[i]);
+  set(counter("ctsync_hold_flows_written_total", ""), h.flows_written);
+  set(counter("ctsync_hold_write_failures_total", ""), h.write_failures);
+  gauge("ctsync_hold_longest_seconds", "")
+      .Set(std::chrono::duration<double>(h.longest_hold).count());
+  if (s.last_takeover) {
+    const TakeoverRecord& r = *s.last_takeover;
+    const auto g = [&](const char* name, const char* label, const char* value, double v) {
+      gauge(name, "", {{label, value}}).Set(v);
+    };
+    g("ctsync_last_takeover_flows", "written", "on_demand", static_cast<double>(r.flows_on_demand));
+    g("ctsync_last_takeover_flows", "written", "committed", static_cast<double>(r.flows_committed));
+    g("ctsync_last_takeover_flows", "written", "failed", static_cast<double>(r.failed));
+    g("ctsync_last_takeover_packets", "outcome", "held", static_cast<double>(r.packets_held));
+    g("ctsync_last_takeover_packets", "outcome", "released_unwritten",
+      static_cast<double>(r.packets_released_late));
+    g("ctsync_last_takeover_packets", "outcome", "overflow",
+      static_cast<double>(r.packets_overflow));
+    gauge("ctsync_last_takeover_commit_seconds", "").Set(r.commit_end_s ? *r.commit_end_s : -1);
+    gauge("ctsync_last_takeover_timestamp_seconds", "")
+        .Set(static_cast<double>(r.promoted_at_ms) / 1000.0);
+  }
   gauge("ctsync_accounting_enabled", "").Set(s.accounting_enabled ? 1 : 0);
   for (std::size_t f = 0; f < TrafficAccounting::families; ++f) {
     for (std::size_t p = 0; p < TrafficAccounting::protocols; ++p) {

@@ -1,11 +1,14 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <vector>
 
 #include "core/role.hpp"
 #include "core/sync_counters.hpp"
+#include "core/takeover_hold.hpp"
+#include "core/takeover_record.hpp"
 #include "core/traffic_accounting.hpp"
 
 namespace ctsync {
@@ -40,6 +43,11 @@ struct MetricsSnapshot {
   std::map<int, std::uint64_t> commit_failures;  // errno -> flows
   std::int64_t kernel_entries = -1, kernel_max = -1;
   std::uint64_t direct_injected = 0, direct_failed = 0, direct_refreshed = 0, direct_removed = 0;
+  bool hold_configured = false, hold_listening = false;
+  HoldCounters hold;
+  std::uint64_t hold_socket_overruns = 0;
+  std::uint64_t takeovers = 0;  // kept in the state directory
+  std::optional<TakeoverRecord> last_takeover;
   bool accounting_enabled = false;
   TrafficAccounting traffic;
   // (family, protocol, state) -> flows in the internal cache

@@ -54,6 +54,8 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
   PairTopology t(o);
 
   std::map<int, std::string> ctsyncd_conf, keepalived_conf;
+  // Loaded after the nftables ruleset, as the guide says: its `flush ruleset` would remove it.
+  std::vector<std::pair<const test::Namespace*, std::string>> hold_rules;
   for (int node : {1, 2}) {
     const std::string who = "fw" + std::to_string(node);
     const std::string root = t.dir + "/" + who;
@@ -76,6 +78,7 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
       if (s.path == "/etc/keepalived/keepalived.conf") keepalived_conf[node] = path;
       if (s.path.find("/etc/sysctl.d/") == 0) ns.must("sysctl -q -p " + path);
       if (s.path == "/etc/nftables.conf") ns.must("nft -f " + path);
+      if (s.path == "/etc/ctsyncd/takeover-hold.sh") hold_rules.emplace_back(&ns, path);
     }
     ASSERT_TRUE(ctsyncd_conf.count(node) && keepalived_conf.count(node)) << who;
     // What the guide leaves at its defaults must not collide between the two nodes here:
@@ -92,6 +95,8 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
     std::ofstream(ctsyncd_conf[node]) << conf;
     t.socket_override[node] = root + "/run/ctsyncd/ctsyncd.sock";
   }
+  ASSERT_EQ(hold_rules.size(), 2u) << "the guide lost its takeover hold rule";
+  for (const auto& [ns, path] : hold_rules) ns->must("sh " + path);
   // The key, made as the guide says, and the same on both nodes.
   std::filesystem::create_directories(t.dir + "/fw1/etc/ctsyncd");
   ASSERT_EQ(
@@ -125,12 +130,18 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
   pool.open_udp(3, "10.10.2.20", 6000);
   ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
   ASSERT_TRUE(PairTopology::wait_for([&] { return t.ctl(2, "ready") == 0; }, 5000ms));
+  EXPECT_NE(t.ctl_output(2, "status").find("takeover hold: nfqueue 7, listening"),
+            std::string::npos)
+      << t.ctl_output(2, "status");
+  const auto invalid_before = t.counter_value(t.fw2, "invalid_drops");
 
   ASSERT_NE(t.k1.kill(SIGTERM), -1);  // fw1 hands over, as in "Upgrading one node at a time"
   ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw2); }, 10000ms));
   const auto held = test::SteadyClock::now();
   EXPECT_EQ(pool.tcp_round_trips(held, 3s).passed(), pool.tcp_count());
   EXPECT_EQ(pool.udp_server_first(held, 3s).passed(), pool.udp_count());
+  EXPECT_EQ(t.counter_value(t.fw2, "invalid_drops"), invalid_before)
+      << "with the guide's takeover hold, the new active node drops nothing as invalid";
 }
 
 }  // namespace

@@ -46,6 +46,11 @@ struct PairOptions {
   // keepalived calls packaging/keepalived/primary-backup.sh primary|backup|fault from
   // notify_master/backup/fault, as a keepalived.conf written for conntrackd does.
   bool conntrackd_notify = false;
+  // The takeover hold's rule (docs/operations.md) on both firewalls: packets arriving on the
+  // LAN and WAN go to nfqueue `hold_queue` before conntrack, fail-open. The daemons listen on
+  // it when their configuration says [takeover] queue = hold_queue.
+  bool hold_rule = false;
+  int hold_queue = 7;
 };
 
 class PairTopology {
@@ -90,6 +95,7 @@ class PairTopology {
           "sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 net.netfilter.nf_conntrack_acct=" +
           std::string(opts_.accounting ? "1" : "0"));
       ruleset(*fw);
+      if (opts_.hold_rule) hold_rule(*fw);
     }
     if (opts_.sync_relay) {
       relay = std::make_unique<Namespace>("rl");
@@ -364,12 +370,15 @@ class PairTopology {
 table inet fw {
   counter invalid_drops {}
   counter forwarded {}
+  counter new_tcp {}
   chain input {
     type filter hook input priority filter; policy accept;
+    meta l4proto tcp ct state new counter name new_tcp
     INPUT_INVALID
   }
   chain forward {
     type filter hook forward priority filter; policy drop;
+    meta l4proto tcp ct state new counter name new_tcp
     ct state invalid counter name invalid_drops drop
     ct label 127 counter
 NEW_AND_ESTABLISHED
@@ -405,6 +414,24 @@ NEW_AND_ESTABLISHED
     const std::string path = dir + "/" + fw.name() + ".nft";
     std::ofstream(path) << rules;
     fw.must("nft -f " + path);
+  }
+
+  // As docs/operations.md gives it: VRRP and neighbour discovery never queued.
+  void hold_rule(const Namespace& fw) const {
+    const std::string q = std::to_string(opts_.hold_queue);
+    for (const char* dev : {"lan", "wan"}) {
+      const std::string d = dev;
+      fw.must("iptables-nft -t raw -A PREROUTING -i " + d + " -p vrrp -j RETURN");
+      fw.must("iptables-nft -t raw -A PREROUTING -i " + d + " -j NFQUEUE --queue-num " + q +
+              " --queue-bypass");
+      for (const char* nd : {"133", "134", "135", "136", "137"}) {
+        fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -p ipv6-icmp --icmpv6-type " +
+                nd + " -j RETURN");
+      }
+      fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -p vrrp -j RETURN");
+      fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -j NFQUEUE --queue-num " + q +
+              " --queue-bypass");
+    }
   }
 
   PairOptions opts_;

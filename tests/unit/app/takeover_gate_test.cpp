@@ -172,7 +172,7 @@ TEST(TakeoverGate, TheTakeoverReportIsKeptAcrossARestart) {
   p.run(milliseconds(700));
   p.node->request(Role::active);
   ASSERT_TRUE(p.run_until([&] { return p.node->reply.has_value(); }));
-  const auto& r = p.node->failover->takeovers().records();
+  const auto r = p.node->failover->takeovers().records();  // a copy: the node restarts
   ASSERT_EQ(r.size(), 1u);
   ASSERT_TRUE(r[0].first_held_s.has_value());
   EXPECT_NEAR(*r[0].first_held_s, -0.7, 0.011) << "the addresses arrived before the promotion";
