@@ -49,7 +49,7 @@ struct Outcome {
 void fill_background(const test::Namespace& fw, std::size_t n) {
   test::EnterNamespace in(fw);
   auto w = ConntrackWriter::open({});
-  ASSERT_TRUE(w.has_value()) << w.error().message;
+  ASSERT_TRUE(w.ok()) << w.error().message;
   std::vector<WriteResult> results;
   const auto flows = test::kernel_valid_flows(n, 11);
   for (std::size_t i = 0; i < flows.size(); i += 2000) {
