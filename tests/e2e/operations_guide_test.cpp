@@ -133,6 +133,14 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
   EXPECT_NE(t.ctl_output(2, "status").find("takeover hold: nfqueue 7, listening"),
             std::string::npos)
       << t.ctl_output(2, "status");
+  // The guide's rule feeds the backup's queue: a ping to fw2's own LAN address goes through
+  // the daemon (a flow nobody syncs: passed on at once).
+  t.client.must("ping -c 2 -i 0.2 -W 2 10.10.1.3 >/dev/null");
+  const std::string queue_status = t.ctl_output(2, "status --json");
+  std::smatch passed;
+  ASSERT_TRUE(std::regex_search(queue_status, passed, std::regex("\"packets_passed\": ([0-9]+)")))
+      << queue_status;
+  EXPECT_GE(std::stoul(passed[1]), 2u) << "the guide's rule queues nothing\n" << queue_status;
   const auto invalid_before = t.counter_value(t.fw2, "invalid_drops");
 
   ASSERT_NE(t.k1.kill(SIGTERM), -1);  // fw1 hands over, as in "Upgrading one node at a time"
