@@ -1,19 +1,37 @@
 #include "core/commit_plan.hpp"
 
+#include <algorithm>
+
 namespace ctsync {
 
-std::vector<CommitItem> plan_commit(const std::vector<const PeerReplica*>& sources) {
-  std::vector<CommitItem> plan;
-  std::vector<CommitItem> expected;
+std::vector<CommitItem> plan_commit(const std::vector<const PeerReplica*>& sources,
+                                    std::uint32_t recent) {
   std::size_t n = 0;
   for (const PeerReplica* p : sources) n += p->table().size();
+  std::vector<CommitItem> plan;
   plan.reserve(n);
-  for (const PeerReplica* p : sources) {
-    for (const auto& e : p->table()) {
-      (e.flow.status & status::expected ? expected : plan).push_back({p->node_id(), e.flow.key});
+  std::vector<CommitItem> expected_recent, expected_older;  // few: helpers' connections
+  // Two passes over each copy, recent flows in the first; iterating is cheap beside a second
+  // copy of the plan.
+  for (const bool first_pass : {true, false}) {
+    for (const PeerReplica* p : sources) {
+      const std::uint32_t now = p->changes();
+      const std::uint32_t window = std::min(recent, p->changes_since_bulk());
+      for (const auto& e : p->table()) {
+        // Unsigned difference: right across the counter's wrap.
+        const bool is_recent = now - e.meta.changed < window;
+        if (is_recent != first_pass) continue;
+        const CommitItem item{p->node_id(), e.flow.key};
+        if (e.flow.status & status::expected) {
+          (is_recent ? expected_recent : expected_older).push_back(item);
+        } else {
+          plan.push_back(item);
+        }
+      }
     }
   }
-  plan.insert(plan.end(), expected.begin(), expected.end());
+  plan.insert(plan.end(), expected_recent.begin(), expected_recent.end());
+  plan.insert(plan.end(), expected_older.begin(), expected_older.end());
   return plan;
 }
 

@@ -216,11 +216,12 @@ std::uint64_t PeerReplica::lag_packets() const {
 }
 
 void PeerReplica::upsert(Flow&& flow) {
-  auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_});
+  auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_, ++changes_});
   if (!inserted) {
     if (!digest_stale_) digest_.remove(e->flow);
     table_.assign(*e, flow);
     e->meta.generation = generation_;
+    e->meta.changed = changes_;
   }
   if (!digest_stale_) digest_.add(flow);
   if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
@@ -337,6 +338,7 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
                     [this](const auto& kv) { return kv.second.generation != generation_; });
       in_bulk_ = false;
       complete_ = true;
+      changes_at_bulk_end_ = changes_;
       counters_.bulks_completed += 1;
     }
   }

@@ -89,6 +89,10 @@ class PeerReplica {
   // Brought up to date first if a bulk left it stale.
   const TableDigest& digest() const;
   bool bulk_in_progress() const { return in_bulk_; }
+  // Flow changes applied so far (wraps); PeerMeta::changed is a value of it.
+  std::uint32_t changes() const { return changes_; }
+  // Changes applied since the last complete bulk: what the live stream brought.
+  std::uint32_t changes_since_bulk() const { return changes_ - changes_at_bulk_end_; }
 
   // Forget the peer's flows (operator flush), telling the observer.
   void clear_table();
@@ -138,6 +142,8 @@ class PeerReplica {
   std::uint32_t generation_ = 0;
 
   PeerTable table_;
+  std::uint32_t changes_ = 0;
+  std::uint32_t changes_at_bulk_end_ = 0;
   std::vector<Flow> decoded_;  // one packet's upserts, reused
   ExpectationTable expectations_;
   // A bulk fills the table without it (a hash of every flow, a tenth of the receiver's time);

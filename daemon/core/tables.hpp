@@ -22,6 +22,9 @@ using LocalTable = FlowTable<LocalMeta>;
 // a completed bulk removes exactly the flows the peer no longer has.
 struct PeerMeta {
   std::uint32_t generation = 0;
+  // The copy's change count when the flow last changed (it fits in what was padding): a
+  // commit writes the most recently changed flows first.
+  std::uint32_t changed = 0;
 };
 using PeerTable = FlowTable<PeerMeta>;
 

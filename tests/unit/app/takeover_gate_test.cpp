@@ -190,3 +190,32 @@ TEST(TakeoverGate, TheTakeoverReportIsKeptAcrossARestart) {
 
 }  // namespace
 }  // namespace ctsync
+
+namespace ctsync {
+namespace {
+
+TEST(TakeoverCommit, FlowsTheStreamChangedSinceTheBulkAreWrittenFirst) {
+  Pair p;
+  auto flows = snat_flows(500);
+  backup_with_copy(p, flows);
+  // A bulk makes the copy complete (its order says nothing about activity).
+  p.node->engine->request_resync(p.loop.now());
+  ASSERT_TRUE(p.run_until([&] { return p.node->engine->peers().begin()->second->complete(); }));
+  // After the copy is complete, the active node's traffic changes a few flows.
+  for (std::size_t i : {400u, 7u, 250u}) {
+    flows[i].mark = 5;
+    p.peer->local_upsert(flows[i]);
+  }
+  p.run(milliseconds(50));
+  p.node->request(Role::active);
+  ASSERT_TRUE(p.run_until([&] { return p.node->reply.has_value(); }));
+  const auto& w = p.machine.kernel.written;
+  ASSERT_EQ(w.size(), 500u);
+  std::vector<FlowKey> first(w.begin(), w.begin() + 3);
+  for (std::size_t i : {400u, 7u, 250u}) {
+    EXPECT_NE(std::find(first.begin(), first.end(), flows[i].key), first.end()) << i;
+  }
+}
+
+}  // namespace
+}  // namespace ctsync
