@@ -33,6 +33,23 @@ TEST(ConfigParser, EveryOptionOfTheExampleParses) {
   ASSERT_TRUE(c.ok()) << c.error().message;
 }
 
+TEST(ConfigParser, TheTakeoverHoldIsOffUnlessAQueueIsNamed) {
+  auto off = parse_config(kMinimal, "t.toml");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->takeover_queue.has_value());
+  auto on = parse_config(std::string(kMinimal) +
+                             "[takeover]\nqueue = 7\nhold_max_ms = 250\nearly_write_life_s = 9\n",
+                         "t.toml");
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_EQ(on->takeover_queue, 7);
+  EXPECT_EQ(on->hold_max, milliseconds(250));
+  EXPECT_EQ(on->early_write_life, seconds(9));
+  auto bad = parse_config(std::string(kMinimal) + "[takeover]\nqueue = 70000\n", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("t.toml:11"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("takeover.queue"), std::string::npos) << bad.error().message;
+}
+
 TEST(ConfigParser, UnicastPeersWithPortsAndFilters) {
   auto c = parse_config(R"(
 [node]

@@ -60,7 +60,13 @@ INSTANTIATE_TEST_SUITE_P(
                       FieldCase{"cache.purge_after_s",
                                 [](Config& c) { c.purge_after = seconds(5); }},
                       FieldCase{"cache.purge_timeout_s", [](Config& c) { c.purge_timeout = 5; }},
-                      FieldCase{"filter", [](Config& c) { c.filter.ignore_zones.push_back(3); }}),
+                      FieldCase{"filter", [](Config& c) { c.filter.ignore_zones.push_back(3); }},
+                      FieldCase{"takeover.hold_max_ms",
+                                [](Config& c) { c.hold_max = milliseconds(9); }},
+                      FieldCase{"takeover.hold_max_packets",
+                                [](Config& c) { c.hold_max_packets = 9; }},
+                      FieldCase{"takeover.early_write_life_s",
+                                [](Config& c) { c.early_write_life = seconds(9); }}),
     [](const auto& param_info) {
       std::string n = param_info.param.name;
       for (char& ch : n)
@@ -102,6 +108,8 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"cache.mode", [](Config& c) { c.cache_mode = CacheMode::direct; }},
         FieldCase{"cache.direct_refresh_s", [](Config& c) { c.direct_refresh = seconds(1); }},
         FieldCase{"cache.commit_delay_ms", [](Config& c) { c.commit_delay = seconds(1); }},
+        FieldCase{"takeover.queue", [](Config& c) { c.takeover_queue = 3; }},
+        FieldCase{"takeover.queue_length", [](Config& c) { c.takeover_queue_length = 9; }},
         FieldCase{"kernel.netlink_buffer", [](Config& c) { c.netlink_buffer = 1; }},
         FieldCase{"kernel.netlink_buffer_max", [](Config& c) { c.netlink_buffer_max = 1; }},
         FieldCase{"kernel.tcp_window_tracking", [](Config& c) { c.tcp_window_tracking = true; }},
