@@ -14,7 +14,7 @@ set(allowed_control "control/;core/;ctsync/")
 set(allowed_metrics "metrics/;core/;ctsync/")
 set(allowed_app "app/;ports/;core/;ctsync/;log/;control/;metrics/metrics_snapshot.hpp")
 # Angle-bracket includes a pure layer must not use: they are the adapters' business.
-set(system_only "boost/;systemd/;libmnl/;libnetfilter_conntrack/;prometheus/;linux/;sys/socket.h;toml++/")
+set(system_only "boost/;systemd/;libmnl/;libnetfilter_conntrack/;libnetfilter_queue/;prometheus/;linux/;sys/socket.h;toml++/")
 set(pure_layers "core;include;ports;app")
 
 set(errors "")

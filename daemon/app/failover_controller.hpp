@@ -91,7 +91,7 @@ class FailoverController {
   std::uint32_t stepped_down_epoch_ = 0;
   TakeoverHistory takeovers_;
   TimePoint promoted_at_{};
-  HoldCounters hold_at_standby_;  // the gate's counters when the takeover's count began
+  HoldCounters hold_at_standby_;       // the gate's counters when the takeover's count began
   std::size_t skipped_on_demand_ = 0;  // by the running commit
   bool stopped_ = false;
 };

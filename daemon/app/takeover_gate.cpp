@@ -30,8 +30,7 @@ void TakeoverGate::open() {
   if (queue_ == nullptr || queue_->listening()) return;
   if (auto r = queue_->listen(*this); !r) {
     // Fail-open: the takeover works as it would without the hold.
-    log::error("takeover hold: cannot listen on " + queue_->describe() + ": " +
-               r.error().message);
+    log::error("takeover hold: cannot listen on " + queue_->describe() + ": " + r.error().message);
     return;
   }
   log::info("takeover hold: listening on " + queue_->describe());
@@ -68,9 +67,8 @@ void TakeoverGate::on_packet(std::uint32_t id, std::span<const std::uint8_t> pac
   const TimePoint now = loop_.now();
   const auto tuple = packet_tuple(packet);
   const auto [peer, flow] = tuple ? peer_flow(*tuple) : std::pair<std::uint32_t, const Flow*>{};
-  const bool in_kernel =
-      flow != nullptr && (engine_.local().find(flow->key) != nullptr ||
-                          (in_kernel_ && in_kernel_(peer, flow->key)));
+  const bool in_kernel = flow != nullptr && (engine_.local().find(flow->key) != nullptr ||
+                                             (in_kernel_ && in_kernel_(peer, flow->key)));
   const auto d = hold_.on_packet(id, flow ? &flow->key : nullptr, in_kernel, now);
   if (d.verdict == TakeoverHold::Verdict::pass) {
     queue_->accept(id);

@@ -548,8 +548,7 @@ Result<Config> parse_config(std::string_view text, const std::string& path) {
   Config c;
   c.path = path;
   record_lines(root, "", c.lines);
-  r.only(root, "",
-         {"node", "sync", "cache", "takeover", "kernel", "filter", "metrics", "control"});
+  r.only(root, "", {"node", "sync", "cache", "takeover", "kernel", "filter", "metrics", "control"});
   read_node(r, root, c);
   read_sync(r, root, c);
   read_cache(r, root, c);

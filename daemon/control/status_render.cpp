@@ -86,18 +86,17 @@ std::string render_status(const StatusView& v, bool json) {
   if (v.hold) {
     const HoldCounters& h = v.hold->counters;
     char line[320];
-    std::snprintf(line, sizeof line,
-                  "takeover hold: %s, %s; packets held %llu, released %llu, released unwritten "
-                  "%llu, overflow %llu, passed %llu; flows written on demand %llu; longest hold "
-                  "%.1f ms\n",
-                  v.hold->queue.c_str(), v.hold->listening ? "listening" : "closed (active)",
-                  static_cast<unsigned long long>(h.held),
-                  static_cast<unsigned long long>(h.released),
-                  static_cast<unsigned long long>(h.released_late),
-                  static_cast<unsigned long long>(h.overflow + v.hold->socket_overruns),
-                  static_cast<unsigned long long>(h.passed),
-                  static_cast<unsigned long long>(h.flows_written),
-                  std::chrono::duration<double, std::milli>(h.longest_hold).count());
+    std::snprintf(
+        line, sizeof line,
+        "takeover hold: %s, %s; packets held %llu, released %llu, released unwritten "
+        "%llu, overflow %llu, passed %llu; flows written on demand %llu; longest hold "
+        "%.1f ms\n",
+        v.hold->queue.c_str(), v.hold->listening ? "listening" : "closed (active)",
+        static_cast<unsigned long long>(h.held), static_cast<unsigned long long>(h.released),
+        static_cast<unsigned long long>(h.released_late),
+        static_cast<unsigned long long>(h.overflow + v.hold->socket_overruns),
+        static_cast<unsigned long long>(h.passed), static_cast<unsigned long long>(h.flows_written),
+        std::chrono::duration<double, std::milli>(h.longest_hold).count());
     s += line;
   }
   if (!v.takeovers.empty()) s += "last takeover: " + v.takeovers.back().summary() + "\n";

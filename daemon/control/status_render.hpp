@@ -42,7 +42,7 @@ struct StatusView {
     HoldCounters counters;
     std::uint64_t socket_overruns = 0;
   };
-  std::optional<Hold> hold;  // with [takeover] queue
+  std::optional<Hold> hold;               // with [takeover] queue
   std::vector<TakeoverRecord> takeovers;  // oldest first
 };
 std::string render_status(const StatusView& v, bool json);

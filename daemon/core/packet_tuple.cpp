@@ -6,7 +6,9 @@ namespace ctsync {
 
 namespace {
 
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint16_t be16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 
 // ICMP messages that conntrack tracks as a flow of their own (a query and its answer); their
 // tuple carries type, code and identifier, not ports.

@@ -20,10 +20,10 @@ struct HoldSettings {
 };
 
 struct HoldCounters {
-  std::uint64_t seen = 0;          // packets the queue gave us
-  std::uint64_t passed = 0;        // at once: no peer's flow, or the kernel has it already
-  std::uint64_t held = 0;          // waited for their flow's write
-  std::uint64_t released = 0;      // ... and went on once it was written
+  std::uint64_t seen = 0;           // packets the queue gave us
+  std::uint64_t passed = 0;         // at once: no peer's flow, or the kernel has it already
+  std::uint64_t held = 0;           // waited for their flow's write
+  std::uint64_t released = 0;       // ... and went on once it was written
   std::uint64_t released_late = 0;  // ... went on at max_hold, the write not done
   std::uint64_t overflow = 0;       // passed at once because max_held were waiting
   std::uint64_t flows_written = 0;  // flows committed on demand
@@ -83,7 +83,7 @@ class TakeoverHold {
   std::uint32_t let_go(std::map<std::uint32_t, Held>::iterator it, TimePoint now);
 
   HoldSettings settings_;
-  std::map<std::uint32_t, Held> held_;  // by packet id
+  std::map<std::uint32_t, Held> held_;                                            // by packet id
   std::unordered_map<FlowKey, std::vector<std::uint32_t>, FlowKeyHash> waiting_;  // by flow
   std::deque<std::pair<TimePoint, std::uint32_t>> arrival_;  // held ids, oldest first
   std::unordered_map<FlowKey, TimePoint, FlowKeyHash> written_;

@@ -137,7 +137,8 @@ void PacketQueue::on_message(const nlmsghdr* nlh, bool to_sink) {
   if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET) return;
   nlattr* attr[NFQA_MAX + 1] = {};
   if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == nullptr) return;
-  const auto* hdr = static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
+  const auto* hdr =
+      static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
   const std::uint32_t id = ntohl(hdr->packet_id);
   outstanding_.insert(id);
   if (!to_sink || sink_ == nullptr || attr[NFQA_PAYLOAD] == nullptr) {

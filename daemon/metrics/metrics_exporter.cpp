@@ -1,11 +1,11 @@
 #include "metrics/metrics_exporter.hpp"
 
-#include <chrono>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <chrono>
 
 #include <cerrno>
 #include <exception>
@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* roles[] = {"backup", "active", "fault"};
 constexpr const char* hold_outcomes[] = {"passed", "held", "released", "released_unwritten",
-                                       "overflow"};
+                                         "overflow"};
 
 std::string_view role_label(Role r) {
   return r == Role::unknown ? "backup" : role_name(r);

@@ -161,9 +161,8 @@ Result<void> Daemon::open() {
   }
   gate_ = std::make_unique<app::TakeoverGate>(queue_.get(), *kernel_, loop_, *engine_,
                                               hold_settings(), config_.purge_timeout);
-  gate_->set_in_kernel([this](std::uint32_t peer, const FlowKey& key) {
-    return injector_->has_written(peer, key);
-  });
+  gate_->set_in_kernel(
+      [this](std::uint32_t peer, const FlowKey& key) { return injector_->has_written(peer, key); });
   mirror_ = std::make_unique<app::KernelMirror>(*kernel_, loop_, *engine_, *link_, counters_);
   mirror_->set_filter(make_filter());
   mirror_->set_write_batch(config_.commit_batch);

@@ -425,8 +425,8 @@ NEW_AND_ESTABLISHED
       fw.must("iptables-nft -t raw -A PREROUTING -i " + d + " -j NFQUEUE --queue-num " + q +
               " --queue-bypass");
       for (const char* nd : {"133", "134", "135", "136", "137"}) {
-        fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -p ipv6-icmp --icmpv6-type " +
-                nd + " -j RETURN");
+        fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -p ipv6-icmp --icmpv6-type " + nd +
+                " -j RETURN");
       }
       fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -p vrrp -j RETURN");
       fw.must("ip6tables-nft -t raw -A PREROUTING -i " + d + " -j NFQUEUE --queue-num " + q +

@@ -4,8 +4,8 @@
 #include <set>
 #include <vector>
 
-#include "ports/packet_queue_port.hpp"
 #include "fake_kernel.hpp"
+#include "ports/packet_queue_port.hpp"
 
 namespace ctsync::test {
 

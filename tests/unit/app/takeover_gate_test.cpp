@@ -89,9 +89,9 @@ TEST(TakeoverGate, AFlowWhosePacketArrivesDuringTheCommitIsWrittenAheadOfIt) {
   EXPECT_EQ(p.machine.queue.found_flow(id), true) << "the last flow of the plan, written first";
   ASSERT_TRUE(p.run_until([&] { return p.node->reply.has_value(); }));
   EXPECT_EQ(p.machine.kernel.table().size(), 1000u);
-  EXPECT_EQ(std::count(p.machine.kernel.written.begin(), p.machine.kernel.written.end(),
-                       flows[999].key),
-            1)
+  EXPECT_EQ(
+      std::count(p.machine.kernel.written.begin(), p.machine.kernel.written.end(), flows[999].key),
+      1)
       << "the commit skips a flow written on demand: the kernel's entry is live";
   EXPECT_FALSE(p.machine.queue.listening()) << "active and committed: no user-space path";
 }

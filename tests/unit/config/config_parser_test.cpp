@@ -37,9 +37,9 @@ TEST(ConfigParser, TheTakeoverHoldIsOffUnlessAQueueIsNamed) {
   auto off = parse_config(kMinimal, "t.toml");
   ASSERT_TRUE(off.ok());
   EXPECT_FALSE(off->takeover_queue.has_value());
-  auto on = parse_config(std::string(kMinimal) +
-                             "[takeover]\nqueue = 7\nhold_max_ms = 250\nearly_write_life_s = 9\n",
-                         "t.toml");
+  auto on = parse_config(
+      std::string(kMinimal) + "[takeover]\nqueue = 7\nhold_max_ms = 250\nearly_write_life_s = 9\n",
+      "t.toml");
   ASSERT_TRUE(on.ok()) << on.error().message;
   EXPECT_EQ(on->takeover_queue, 7);
   EXPECT_EQ(on->hold_max, milliseconds(250));

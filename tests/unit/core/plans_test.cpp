@@ -50,23 +50,21 @@ TEST_P(ReloadableField, IsAppliedAndNamed) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Fields, ReloadableField,
-    ::testing::Values(FieldCase{"node.log_level", [](Config& c) { c.log_level = LogLevel::debug; }},
-                      FieldCase{"sync.keys",
-                                [](Config& c) {
-                                  c.keys.push_back({2, "/etc/ctsyncd/next.key"});
-                                }},
-                      FieldCase{"sync.send_key_id", [](Config& c) { c.send_key_id = 2; }},
-                      FieldCase{"cache.commit_batch", [](Config& c) { c.commit_batch = 10; }},
-                      FieldCase{"cache.purge_after_s",
-                                [](Config& c) { c.purge_after = seconds(5); }},
-                      FieldCase{"cache.purge_timeout_s", [](Config& c) { c.purge_timeout = 5; }},
-                      FieldCase{"filter", [](Config& c) { c.filter.ignore_zones.push_back(3); }},
-                      FieldCase{"takeover.hold_max_ms",
-                                [](Config& c) { c.hold_max = milliseconds(9); }},
-                      FieldCase{"takeover.hold_max_packets",
-                                [](Config& c) { c.hold_max_packets = 9; }},
-                      FieldCase{"takeover.early_write_life_s",
-                                [](Config& c) { c.early_write_life = seconds(9); }}),
+    ::testing::Values(
+        FieldCase{"node.log_level", [](Config& c) { c.log_level = LogLevel::debug; }},
+        FieldCase{"sync.keys",
+                  [](Config& c) {
+                    c.keys.push_back({2, "/etc/ctsyncd/next.key"});
+                  }},
+        FieldCase{"sync.send_key_id", [](Config& c) { c.send_key_id = 2; }},
+        FieldCase{"cache.commit_batch", [](Config& c) { c.commit_batch = 10; }},
+        FieldCase{"cache.purge_after_s", [](Config& c) { c.purge_after = seconds(5); }},
+        FieldCase{"cache.purge_timeout_s", [](Config& c) { c.purge_timeout = 5; }},
+        FieldCase{"filter", [](Config& c) { c.filter.ignore_zones.push_back(3); }},
+        FieldCase{"takeover.hold_max_ms", [](Config& c) { c.hold_max = milliseconds(9); }},
+        FieldCase{"takeover.hold_max_packets", [](Config& c) { c.hold_max_packets = 9; }},
+        FieldCase{"takeover.early_write_life_s",
+                  [](Config& c) { c.early_write_life = seconds(9); }}),
     [](const auto& param_info) {
       std::string n = param_info.param.name;
       for (char& ch : n)

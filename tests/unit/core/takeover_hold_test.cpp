@@ -134,10 +134,8 @@ TEST(TakeoverHold, OnlyPacketsOfFlowsThatOnlyAPeerHoldsWait) {
   const auto d2 = hold.on_packet(4, &k, false, t0 + milliseconds(1));
   EXPECT_EQ(d2.verdict, TakeoverHold::Verdict::hold);
   EXPECT_FALSE(d2.write) << "one write per flow, however many packets wait";
-  EXPECT_EQ(hold.written(k, true, false, t0 + milliseconds(3)),
-            (std::vector<std::uint32_t>{3, 4}));
-  EXPECT_EQ(hold.on_packet(5, &k, false, t0 + milliseconds(4)).verdict,
-            TakeoverHold::Verdict::pass)
+  EXPECT_EQ(hold.written(k, true, false, t0 + milliseconds(3)), (std::vector<std::uint32_t>{3, 4}));
+  EXPECT_EQ(hold.on_packet(5, &k, false, t0 + milliseconds(4)).verdict, TakeoverHold::Verdict::pass)
       << "written: later packets go straight on";
   EXPECT_TRUE(hold.written_on_demand(k));
   EXPECT_EQ(hold.counters().held, 2u);
