@@ -5,9 +5,9 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
-#include <chrono>
 
 #include <cerrno>
+#include <chrono>
 #include <exception>
 
 namespace ctsync {
