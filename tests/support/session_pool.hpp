@@ -234,6 +234,7 @@ class SessionPool {
   }
 
   std::size_t tcp_count() const { return tcp_.size(); }
+  const std::vector<TcpPair>& tcp() const { return tcp_; }
   std::size_t udp_count() const { return udp_.size(); }
 
  private:
