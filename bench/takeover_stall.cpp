@@ -121,8 +121,7 @@ class Echoes {
             s.answer_buf.erase(0, 8);
             if (seq < s.sent.size() && s.sent[seq] >= from_.load()) {
               worst_ms_ = std::max(
-                  worst_ms_,
-                  std::chrono::duration<double, std::milli>(got - s.sent[seq]).count());
+                  worst_ms_, std::chrono::duration<double, std::milli>(got - s.sent[seq]).count());
             }
             ++s.answered;
           }
@@ -215,8 +214,7 @@ double ns_per_packet(bool rule) {
   const auto j1 = jiffies();
   ::close(tx);
   ::close(rx);
-  return static_cast<double>(j1 - j0) / static_cast<double>(::sysconf(_SC_CLK_TCK)) * 1e9 /
-         packets;
+  return static_cast<double>(j1 - j0) / static_cast<double>(::sysconf(_SC_CLK_TCK)) * 1e9 / packets;
 }
 
 double median(std::vector<double> v) {
@@ -230,12 +228,15 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> sizes;
   for (int i = 1; i < argc; ++i) sizes.push_back(std::stoul(argv[i]));
   if (sizes.empty()) sizes = {10000, 200000, 1000000};
-  const int reps = std::getenv("CTSYNC_BENCH_REPS") ? std::atoi(std::getenv("CTSYNC_BENCH_REPS")) : 1;
+  const int reps =
+      std::getenv("CTSYNC_BENCH_REPS") ? std::atoi(std::getenv("CTSYNC_BENCH_REPS")) : 1;
   const Variant variants[] = {{"ctsyncd external + hold", true, true, false},
                               {"ctsyncd external", true, false, false},
                               {"ctsyncd direct", true, false, true},
                               {"conntrackd external", false, false, false}};
-  std::printf("| flows | notify | variant | worst stall (ms) | TCP retransmissions | invalid drops | all alive |\n");
+  std::printf(
+      "| flows | notify | variant | worst stall (ms) | TCP retransmissions | invalid drops | all "
+      "alive |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const std::size_t m : sizes) {
     ConntrackMaxRaise raise(m + 100000);
@@ -262,7 +263,8 @@ int main(int argc, char** argv) {
     without.push_back(ns_per_packet(false));
     with.push_back(ns_per_packet(true));
   }
-  std::printf("\n| rule on the active node (nobody listening) | system CPU per forwarded packet (ns) |\n");
+  std::printf(
+      "\n| rule on the active node (nobody listening) | system CPU per forwarded packet (ns) |\n");
   std::printf("|---|---|\n| without | %.0f |\n| with | %.0f |\n| ratio | %.2f |\n", median(without),
               median(with), median(with) / median(without));
   return 0;

@@ -15,6 +15,7 @@ DirectInjector::DirectInjector(ports::Scheduler& loop, ports::KernelPort& kernel
 void DirectInjector::set_enabled(bool on) {
   if (on == enabled_) return;
   enabled_ = on;
+  ever_enabled_ = ever_enabled_ || on;
   if (!on) {
     pending_.clear();
     order_.clear();

@@ -46,11 +46,12 @@ class DirectInjector : public PeerFlowObserver {
   // Flows whose last injection failed (a promote retries them), and forgets them.
   std::vector<std::pair<std::uint32_t, FlowKey>> take_failed();
   std::size_t pending() const { return pending_.size(); }
-  // Whether the peer's flow is in the kernel as far as we know: injecting, nothing queued for
-  // it, its last write not failed.
+  // Whether the peer's flow is in the kernel as far as we know: we have injected (a promotion
+  // stops the injector after flushing it, and what it wrote stays), nothing is queued for it,
+  // its last write did not fail.
   bool has_written(std::uint32_t peer, const FlowKey& key) const {
     const Key k{peer, key};
-    return enabled_ && pending_.count(k) == 0 && failed_.count(k) == 0;
+    return ever_enabled_ && pending_.count(k) == 0 && failed_.count(k) == 0;
   }
   const DirectStats& stats() const { return stats_; }
 
@@ -72,6 +73,7 @@ class DirectInjector : public PeerFlowObserver {
   std::unique_ptr<ports::Timer> timer_;
   Lookup lookup_;
   bool enabled_ = false;
+  bool ever_enabled_ = false;
   bool flush_posted_ = false;
   std::unordered_map<Key, bool, KeyHash> pending_;  // true: upsert, false: remove
   std::deque<Key> order_;

@@ -72,7 +72,9 @@ void FailoverController::takeover_committed(const WriteReport& report) {
   r->commit_end_s = std::chrono::duration<double>(ports_.loop.now() - promoted_at_).count();
   r->flows_on_demand = now.flows_written - hold_at_standby_.flows_written;
   r->flows_committed = report.total - report.failed;
-  r->failed = report.failed + (now.write_failures - hold_at_standby_.write_failures);
+  // A failed on-demand write is tried again by the commit: only the commit's failures are
+  // flows the takeover lost.
+  r->failed = report.failed;
   for (const auto& [err, n] : report.failures) r->failures[err] += n;
   r->packets_held = now.held - hold_at_standby_.held;
   r->packets_released_late = now.released_late - hold_at_standby_.released_late;
@@ -152,6 +154,8 @@ void FailoverController::change_role(Role target, Respond respond) {
   if (auto r = ports_.state.set_commit_pending(true); !r) log::warning(r.error().message);
   const bool announce = a.announce_after_commit;
   auto run_commit = [this, respond, scope = a.commit, announce] {
+    if (TakeoverRecord* r = takeovers_.latest())
+      r->commit_start_s = std::chrono::duration<double>(ports_.loop.now() - promoted_at_).count();
     commit(scope, [this, respond, announce](const WriteReport& report) {
       roles_.commit_done();
       (void)ports_.state.set_commit_pending(false);

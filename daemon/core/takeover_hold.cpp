@@ -36,7 +36,7 @@ std::vector<std::uint32_t> TakeoverHold::written(const FlowKey& key, bool ok, bo
                                                  TimePoint now) {
   // A failed write is not retried packet by packet: the flow's packets meet conntrack as
   // they would have without the hold.
-  written_.try_emplace(key, now);
+  written_.try_emplace(key, ok);
   if (ok) {
     ++counters_.flows_written;
     if (!promoted) early_.emplace_back(now, key);

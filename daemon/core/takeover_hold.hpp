@@ -61,9 +61,11 @@ class TakeoverHold {
   std::size_t holding() const { return held_.size(); }
 
   // Whether the flow was written on demand since the last reset: a commit skips it (the
-  // kernel's entry already carries live state).
-  bool written_on_demand(const FlowKey& key) const { return written_.count(key) != 0; }
-  std::size_t written_count() const { return written_.size(); }
+  // kernel's entry already carries live state). A failed write is not: the commit tries again.
+  bool written_on_demand(const FlowKey& key) const {
+    auto it = written_.find(key);
+    return it != written_.end() && it->second;
+  }
   // A promotion came: flows written early are the takeover's now, not strays.
   void promoted() { early_.clear(); }
   // Flows written before any promotion, longer ago than early_write_life: they get the
@@ -86,7 +88,8 @@ class TakeoverHold {
   std::map<std::uint32_t, Held> held_;                                            // by packet id
   std::unordered_map<FlowKey, std::vector<std::uint32_t>, FlowKeyHash> waiting_;  // by flow
   std::deque<std::pair<TimePoint, std::uint32_t>> arrival_;  // held ids, oldest first
-  std::unordered_map<FlowKey, TimePoint, FlowKeyHash> written_;
+  // Flows whose write was tried since the last reset: true when it succeeded.
+  std::unordered_map<FlowKey, bool, FlowKeyHash> written_;
   std::deque<std::pair<TimePoint, FlowKey>> early_;  // written before a promotion
   std::optional<TimePoint> first_held_;
   HoldCounters counters_;

@@ -161,6 +161,12 @@ TEST(TakeoverGate, DirectModeLetsInjectedFlowsGoStraightOn) {
   const auto id = p.machine.queue.arrives(flows[2].reply);
   EXPECT_EQ(p.machine.queue.found_flow(id), true);
   EXPECT_EQ(p.machine.kernel.written.size(), writes) << "already injected: no second write";
+  // A promotion stops the injector; what it wrote is still in the kernel.
+  p.node->request(Role::active);
+  ASSERT_TRUE(p.machine.queue.listening()) << "until the promotion's commit is done";
+  const auto during = p.machine.queue.arrives(flows[3].key.original);
+  EXPECT_EQ(p.machine.queue.found_flow(during), true);
+  EXPECT_EQ(p.machine.kernel.written.size(), writes);
 }
 
 TEST(TakeoverGate, TheTakeoverReportIsKeptAcrossARestart) {
@@ -215,6 +221,32 @@ TEST(TakeoverCommit, FlowsTheStreamChangedSinceTheBulkAreWrittenFirst) {
   for (std::size_t i : {400u, 7u, 250u}) {
     EXPECT_NE(std::find(first.begin(), first.end(), flows[i].key), first.end()) << i;
   }
+}
+
+}  // namespace
+}  // namespace ctsync
+
+namespace ctsync {
+namespace {
+
+TEST(TakeoverReport, TheCommitStartIsWhenItStartedAndAFailedOnDemandWriteIsCommittedAgain) {
+  auto s = Pair::small_batches();
+  s.commit_delay = milliseconds(300);
+  Pair p(s);
+  const auto flows = snat_flows(10);
+  backup_with_copy(p, flows);
+  p.machine.kernel.fail_writes = true;  // the on-demand write fails
+  const auto id = p.machine.queue.arrives(flows[2].key.original);
+  EXPECT_EQ(p.machine.queue.found_flow(id), false) << "let go, as without the hold";
+  p.machine.kernel.fail_writes = false;
+  p.node->request(Role::active);
+  ASSERT_TRUE(p.run_until([&] { return p.node->reply.has_value(); }));
+  EXPECT_NE(p.machine.kernel.find(flows[2].key), nullptr) << "the commit wrote it";
+  const auto& r = p.node->failover->takeovers().records().back();
+  EXPECT_NEAR(r.commit_start_s, 0.3, 0.006);
+  EXPECT_EQ(r.flows_on_demand, 0u);
+  EXPECT_EQ(r.failed, 0u) << "written in the end: not a flow the takeover lost";
+  EXPECT_EQ(r.flows_committed, 10u);
 }
 
 }  // namespace

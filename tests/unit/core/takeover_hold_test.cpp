@@ -176,6 +176,7 @@ TEST(TakeoverHold, AFailedWriteLetsItsPacketsGoAndIsNotRetriedPerPacket) {
   hold.on_packet(1, &k, false, t0);
   EXPECT_EQ(hold.written(k, false, true, t0), std::vector<std::uint32_t>{1});
   EXPECT_FALSE(hold.on_packet(2, &k, false, t0).write);
+  EXPECT_FALSE(hold.written_on_demand(k)) << "the commit must try it again";
   EXPECT_EQ(hold.counters().write_failures, 1u);
   EXPECT_EQ(hold.counters().flows_written, 0u);
 }
