@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark, on this machine, in one run: the codec, the kernel's injection ceiling,
-# and ctsyncd side by side with conntrackd. Writes docs/benchmarks-results.md (raw tables);
-# docs/benchmarks.md discusses them. Takes about 25 minutes on 2 cores.
+# ctsyncd side by side with conntrackd, and what a takeover costs the sessions. Writes docs/benchmarks-results.md (raw tables);
+# docs/benchmarks.md discusses them. Takes about 40 minutes on 2 cores.
 # Usage: bench/run.sh [M...]   (default 10000 50000 200000 1000000; CTSYNC_BENCH_REPS=3)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/as-root.sh" "$@"
@@ -31,6 +31,10 @@ out=docs/benchmarks-results.md
   echo
   echo "## ctsyncd and conntrackd side by side"
   build/bench/sync_compare "${sizes[@]}"
+  echo
+  echo "## A takeover's cost to the sessions"
+  echo
+  build/bench/takeover_stall 10000 200000 1000000
 } | tee "${out}.tmp"
 mv "${out}.tmp" "${out}"
 echo "written: ${out}"
