@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "pair_topology.hpp"
 
@@ -185,5 +187,10 @@ class ConntrackMaxRaise {
   }
   std::size_t saved_ = 0;
 };
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
 
 }  // namespace ctsync::bench

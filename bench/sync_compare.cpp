@@ -193,11 +193,6 @@ Sample replicate(Daemon& d, const std::vector<Flow>& flows, const std::string& s
   return s;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 void print_row(const char* what, double a, double b, int decimals) {
   if (b > 0) {
     std::printf("| %s | %.*f | %.*f | %.2f |\n", what, decimals, a, decimals, b, a / b);

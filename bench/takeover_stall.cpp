@@ -217,11 +217,6 @@ double ns_per_packet(bool rule) {
   return static_cast<double>(j1 - j0) / static_cast<double>(::sysconf(_SC_CLK_TCK)) * 1e9 / packets;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
