@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace ctsync {
@@ -99,7 +100,14 @@ std::string render_status(const StatusView& v, bool json) {
         std::chrono::duration<double, std::milli>(h.longest_hold).count());
     s += line;
   }
-  if (!v.takeovers.empty()) s += "last takeover: " + v.takeovers.back().summary() + "\n";
+  if (!v.takeovers.empty()) {
+    const TakeoverRecord& last = v.takeovers.back();
+    const std::time_t at = static_cast<std::time_t>(last.promoted_at_ms / 1000);
+    std::tm utc{};
+    char when[32] = "?";
+    if (::gmtime_r(&at, &utc) != nullptr) std::strftime(when, sizeof when, "%F %T UTC", &utc);
+    s += "last takeover (" + std::string(when) + "): " + last.summary() + "\n";
+  }
   for (const auto& p : v.peers) {
     char line[256];
     std::snprintf(line, sizeof line,
