@@ -141,7 +141,7 @@ void expect_lossless(const Outcome& o) {
   EXPECT_GT(status_count(o.status, "flows written on demand"), 0) << o.status;
 }
 
-TEST(TakeoverHold, ASwitchoverWithALateNotifyDropsNothing) {
+TEST(TakeoverHoldEndToEnd, ASwitchoverWithALateNotifyDropsNothing) {
   const Outcome o = take_over({.rule = true, .notify_delay = 1000ms});
   expect_lossless(o);
   EXPECT_EQ(o.invalid_drops, 0u);
@@ -149,31 +149,31 @@ TEST(TakeoverHold, ASwitchoverWithALateNotifyDropsNothing) {
               o.client_first.worst(), o.server_first.worst());
 }
 
-TEST(TakeoverHold, ACrashWithAnOnTimeNotifyDropsNothing) {
+TEST(TakeoverHoldEndToEnd, ACrashWithAnOnTimeNotifyDropsNothing) {
   const Outcome o = take_over({.rule = true, .crash = true});
   expect_lossless(o);
   EXPECT_EQ(o.invalid_drops, 0u);
 }
 
-TEST(TakeoverHold, ACrashWithALateNotifyAndLooseTrackingCreatesNoMidStreamEntry) {
+TEST(TakeoverHoldEndToEnd, ACrashWithALateNotifyAndLooseTrackingCreatesNoMidStreamEntry) {
   const Outcome o = take_over({.rule = true, .loose = true, .crash = true, .notify_delay = 1000ms});
   expect_lossless(o);
   EXPECT_EQ(o.new_tcp, 0u) << "an entry picked up mid-stream instead of the committed one";
 }
 
-TEST(TakeoverHold, ASwitchoverWithLooseTrackingCreatesNoMidStreamEntry) {
+TEST(TakeoverHoldEndToEnd, ASwitchoverWithLooseTrackingCreatesNoMidStreamEntry) {
   const Outcome o = take_over({.rule = true, .loose = true});
   expect_lossless(o);
   EXPECT_EQ(o.new_tcp, 0u);
 }
 
 // Negative controls: the rule left out, the daemons as configured above.
-TEST(TakeoverHoldWithoutTheRule, ALateNotifyMeansInvalidDrops) {
+TEST(TakeoverHoldEndToEndWithoutTheRule, ALateNotifyMeansInvalidDrops) {
   const Outcome o = take_over({.rule = false, .notify_delay = 1000ms});
   EXPECT_GT(o.invalid_drops, 0u);
 }
 
-TEST(TakeoverHoldWithoutTheRule, ALateNotifyWithLooseTrackingMeansMidStreamEntries) {
+TEST(TakeoverHoldEndToEndWithoutTheRule, ALateNotifyWithLooseTrackingMeansMidStreamEntries) {
   const Outcome o = take_over({.rule = false, .loose = true, .notify_delay = 1000ms});
   EXPECT_GT(o.new_tcp, 0u);
 }
