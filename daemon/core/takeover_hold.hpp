@@ -63,6 +63,8 @@ class TakeoverHold {
   // Whether the flow was written on demand since the last reset: a commit skips it (the
   // kernel's entry already carries live state). A failed write is not: the commit tries again.
   bool written_on_demand(const FlowKey& key) const {
+    // Asked for every flow of a commit: no hashing when nothing was written.
+    if (written_.empty()) return false;
     auto it = written_.find(key);
     return it != written_.end() && it->second;
   }
