@@ -20,7 +20,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs=(
-  build-essential cmake pkg-config ninja-build git
+  build-essential cmake pkg-config ninja-build git debhelper fakeroot
   g++ clang libclang-rt-14-dev clang-format
   libboost-dev
   libnetfilter-conntrack-dev libmnl-dev libnetfilter-queue-dev
@@ -33,7 +33,7 @@ build_pkgs=(
 )
 test_pkgs=(
   nftables iptables conntrack iproute2 iputils-ping keepalived procps psmisc conntrackd
-  python3 systemd vsftpd ftp dpkg-dev file
+  python3 systemd vsftpd ftp dpkg-dev file lintian man-db
 )
 
 missing=()

@@ -1,5 +1,6 @@
 #include "control/control_server.hpp"
 
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,34 @@ using asio::local::stream_protocol;
 namespace {
 
 constexpr std::size_t max_request = 64 * 1024;
+
+// Root, the daemon's own user, and, when the daemon runs as a group of its own (the packaged
+// service: group ctsyncd), that group's members. A daemon run as root keeps the socket for
+// root alone: group root is not a list of administrators on every system.
+bool peer_may_control(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
+  const gid_t service_group = ::getegid();
+  if (service_group == 0) return false;
+  if (cred.gid == service_group) return true;
+  gid_t groups[256];
+  socklen_t glen = sizeof groups;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0) return false;
+  for (socklen_t i = 0; i < glen / sizeof(gid_t); ++i) {
+    if (groups[i] == service_group) return true;
+  }
+  return false;
+}
+
+std::string who_may_control() {
+  const gid_t service_group = ::getegid();
+  if (service_group == 0) return "root only";
+  const group* g = ::getgrgid(service_group);
+  return "root and members of group " +
+         (g != nullptr ? std::string(g->gr_name) : std::to_string(service_group));
+}
 
 struct Session : std::enable_shared_from_this<Session> {
   explicit Session(stream_protocol::socket s) : socket(std::move(s)), buffer(max_request) {}
@@ -80,14 +109,14 @@ Result<std::unique_ptr<ControlServer>> ControlServer::open(asio::io_context& io,
     ::unlink(path.c_str());
   }
   boost::system::error_code ec;
-  // Created root-only from the start: no window in which others could connect.
+  // Created owner-only: no window in which others could connect before the mode is set.
   const mode_t old = ::umask(0077);
   s->acceptor_.open(stream_protocol(), ec);
   if (!ec) s->acceptor_.bind(stream_protocol::endpoint(path), ec);
   ::umask(old);
   if (!ec) s->acceptor_.listen(16, ec);
   if (ec) return make_error("control socket " + path + ": " + ec.message());
-  ::chmod(path.c_str(), 0600);
+  ::chmod(path.c_str(), ::getegid() == 0 ? 0600 : 0660);
   s->accept();
   return s;
 }
@@ -97,12 +126,9 @@ void ControlServer::accept() {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
       auto session = std::make_shared<Session>(std::move(sock));
-      ucred cred{};
-      socklen_t len = sizeof cred;
-      if (::getsockopt(session->socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) !=
-              0 ||
-          cred.uid != 0) {
-        session->send({false, "permission denied: the control socket is for root only", ""});
+      if (!peer_may_control(session->socket.native_handle())) {
+        session->send(
+            {false, "permission denied: the control socket is for " + who_may_control(), ""});
       } else {
         asio::async_read_until(
             session->socket, session->buffer, '\n',

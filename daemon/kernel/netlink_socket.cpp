@@ -14,9 +14,14 @@
 namespace ctsync {
 
 namespace {
+// The packaged service runs unprivileged but for one capability: an EPERM names it, so an
+// operator who trimmed the unit's capabilities knows what to put back.
+Error netlink_error(const std::string& what, int e) {
+  return make_error(what + ": " + std::strerror(e) + (e == EPERM ? " (needs CAP_NET_ADMIN)" : ""),
+                    e);
+}
 Error errno_error(const std::string& what) {
-  const int e = errno;
-  return make_error(what + ": " + std::strerror(e), e);
+  return netlink_error(what, errno);
 }
 }  // namespace
 
@@ -141,8 +146,7 @@ Result<void> NetlinkSocket::request(const nlmsghdr* request, std::vector<char>& 
                              const_cast<MessageHandler*>(&on_message));
     if (r == MNL_CB_OK) continue;  // a dump's next part, or the ack still to come
     if (r == MNL_CB_STOP) return {};
-    const int err = errno;
-    return make_error(std::string("ctnetlink ") + operation + ": " + std::strerror(err), err);
+    return netlink_error(std::string("ctnetlink ") + operation, errno);
   }
 }
 

@@ -51,6 +51,10 @@ struct PairOptions {
   // it when their configuration says [takeover] queue = hold_queue.
   bool hold_rule = false;
   int hold_queue = 7;
+  // Run the daemons as uid/gid `run_as_id` (when not 0) with CAP_NET_ADMIN as their only
+  // capability, as the packaged unit does (User=, AmbientCapabilities=). The test directory
+  // becomes theirs and the key root:group 0640, as the package installs it.
+  unsigned run_as_id = 0;
 };
 
 class PairTopology {
@@ -109,6 +113,11 @@ class PairTopology {
         << "8f1a6b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e\n";
     std::filesystem::permissions(dir + "/sync.key", std::filesystem::perms::owner_read |
                                                         std::filesystem::perms::owner_write);
+    if (opts_.run_as_id != 0) {
+      const auto id = std::to_string(opts_.run_as_id);
+      sh("chown " + id + ":" + id + " " + dir + " && chmod 0750 " + dir + " && chown 0:" + id +
+         " " + dir + "/sync.key && chmod 0640 " + dir + "/sync.key");
+    }
   }
 
   ~PairTopology() {
@@ -199,8 +208,15 @@ class PairTopology {
                          const std::vector<std::string>& env = {}) {
     ChildProcess& d = node == 1 ? d1 : d2;
     const Namespace& ns = node == 1 ? fw1 : fw2;
-    d.start({"ip", "netns", "exec", ns.name(), CTSYNCD_PATH, "-c", config},
-            dir + "/ctsyncd" + std::to_string(node) + ".log", env);
+    std::vector<std::string> argv = {"ip", "netns", "exec", ns.name()};
+    if (opts_.run_as_id != 0) {
+      const auto id = std::to_string(opts_.run_as_id);
+      argv.insert(argv.end(), {"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
+                               "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
+                               "--bounding-set=-all,+net_admin", "--no-new-privs"});
+    }
+    argv.insert(argv.end(), {CTSYNCD_PATH, "-c", config});
+    d.start(argv, dir + "/ctsyncd" + std::to_string(node) + ".log", env);
     // The socket file first (a cheap check, so the wait adds little to what benchmarks
     // measure), then an answer on it.
     for (int i = 0; i < 2500 && !std::filesystem::exists(socket_path(node)); ++i) {

@@ -1,5 +1,5 @@
-# Installed layout and the Debian package (CPack DEB): `cmake --build build --target package`
-# writes build/ctsyncd_<version>_<arch>.deb.
+# The installed layout. The Debian package (debian/, `dpkg-buildpackage -us -uc -b`) installs
+# exactly this with DESTDIR; nothing else is installed.
 
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(CTSYNC_MAN_PAGES ctsyncd.8 ctsyncctl.8 ctsyncd.toml.5)
@@ -32,25 +32,3 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/docs/metrics.md
   ${PROJECT_SOURCE_DIR}/docs/protocol.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
-
-set(CPACK_GENERATOR DEB)
-set(CPACK_PACKAGE_NAME ctsyncd)
-set(CPACK_PACKAGE_VENDOR "ctsyncd developers")
-set(CPACK_PACKAGE_CONTACT "ctsyncd developers <ctsyncd@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "connection-tracking synchronisation daemon for firewall pairs")
-set(CPACK_PACKAGE_DESCRIPTION "ctsyncd keeps the conntrack tables of an active/backup firewall pair in sync
-over an authenticated, reliable multicast or unicast protocol, so that a keepalived failover
-keeps established IPv4 and IPv6 sessions, NATed ones included. Prometheus metrics built in.")
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SECTION net)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "keepalived, nftables, conntrack, iptables")
-set(CPACK_DEBIAN_PACKAGE_CONFLICTS "")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-  ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
-  ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
-  ${PROJECT_SOURCE_DIR}/packaging/debian/postrm
-  ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-include(CPack)
