@@ -12,11 +12,13 @@ constexpr std::uint64_t max_bulk_reservation = 1u << 21;
 }  // namespace
 
 PeerReplica::PeerReplica(std::uint32_t node_id, const ReceiverConfig& config,
-                         SyncCounters& counters, PeerFlowObserver* observer)
+                         SyncCounters& counters, PeerFlowObserver* observer,
+                         std::optional<PeerMark> remembered)
     : node_id_(node_id),
       config_(config),
       counters_(counters),
       observer_(observer),
+      remembered_(remembered),
       replay_(config.replay_window) {
   // The takeover hold finds a reply-direction packet's flow by its reply tuple.
   table_.index_replies();
@@ -24,7 +26,11 @@ PeerReplica::PeerReplica(std::uint32_t node_id, const ReceiverConfig& config,
 
 PeerReplica::BootVerdict PeerReplica::check_boot(std::uint64_t boot_id) {
   if (!heard_ && boot_id_ == 0) {
+    // The first boot heard since this node started. Before a restart of ours it would have
+    // been taken as is; now what we accepted before bounds it from below.
+    if (remembered_ && boot_id < remembered_->boot_id) return BootVerdict::replay;
     boot_id_ = boot_id;
+    if (remembered_ && boot_id == remembered_->boot_id) replay_.set_floor(remembered_->seq);
     return BootVerdict::same;
   }
   if (boot_id < boot_id_) return BootVerdict::replay;
@@ -34,6 +40,11 @@ PeerReplica::BootVerdict PeerReplica::check_boot(std::uint64_t boot_id) {
   boot_id_ = boot_id;
   reset_stream();
   return BootVerdict::restarted;
+}
+
+std::optional<PeerMark> PeerReplica::mark() const {
+  if (boot_id_ == 0 || replay_.highest() == 0) return remembered_;
+  return PeerMark{boot_id_, replay_.highest()};
 }
 
 void PeerReplica::reset_stream() {

@@ -7,6 +7,7 @@
 
 #include "core/packet_parts.hpp"
 #include "core/peer_flow_observer.hpp"
+#include "core/peer_marks.hpp"
 #include "core/replay_window.hpp"
 #include "core/role.hpp"
 #include "core/sync_counters.hpp"
@@ -42,8 +43,9 @@ struct ReceiverConfig {
 // bulk state and the external cache that holds the remote node's flows.
 class PeerReplica {
  public:
+  // `remembered`: the newest datagram accepted from this peer before this node restarted.
   PeerReplica(std::uint32_t node_id, const ReceiverConfig& config, SyncCounters& counters,
-              PeerFlowObserver* observer);
+              PeerFlowObserver* observer, std::optional<PeerMark> remembered = std::nullopt);
 
   enum class BootVerdict { same, restarted, replay };
   BootVerdict check_boot(std::uint64_t boot_id);
@@ -76,6 +78,9 @@ class PeerReplica {
 
   std::uint32_t node_id() const { return node_id_; }
   std::uint64_t boot_id() const { return boot_id_; }
+  // The newest datagram accepted: what to remember across a restart of this node. Until the
+  // peer is heard, what was remembered from before.
+  std::optional<PeerMark> mark() const;
   Role role() const { return role_; }
   bool claims_ready() const { return claims_ready_; }
   TimePoint last_heard() const { return last_heard_; }
@@ -113,6 +118,7 @@ class PeerReplica {
   SyncCounters& counters_;
   PeerFlowObserver* observer_;
 
+  std::optional<PeerMark> remembered_;
   std::uint64_t boot_id_ = 0;
   bool heard_ = false;
   TimePoint last_heard_{};

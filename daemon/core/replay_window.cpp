@@ -5,6 +5,7 @@ namespace ctsync {
 ReplayWindow::ReplayWindow(std::uint64_t size) : size_(size), bits_((size + 63) / 64, 0) {}
 
 void ReplayWindow::reset() {
+  floor_ = 0;
   highest_ = 0;
   first_ = 0;
   bits_.assign(bits_.size(), 0);
@@ -13,7 +14,7 @@ void ReplayWindow::reset() {
 ReplayWindow::Verdict ReplayWindow::check_and_mark(std::uint64_t seq) {
   const auto bit = [this](std::uint64_t s) -> std::uint64_t& { return bits_[(s % size_) / 64]; };
   const auto mask = [this](std::uint64_t s) { return std::uint64_t{1} << ((s % size_) % 64); };
-  if (seq == 0) return Verdict::replay;
+  if (seq == 0 || seq <= floor_) return Verdict::replay;
   if (first_ == 0) first_ = seq;
   if (seq > highest_) {
     const std::uint64_t advance = seq - highest_;

@@ -20,11 +20,15 @@ class ReplayWindow {
 
   explicit ReplayWindow(std::uint64_t size = 8192);
   Verdict check_and_mark(std::uint64_t seq);
+  // A new boot of the sender: a new counter space, no floor.
   void reset();
+  // Counters up to `seq` were accepted before this receiver restarted: they are replays.
+  void set_floor(std::uint64_t seq) { floor_ = seq; }
   std::uint64_t highest() const { return highest_; }
 
  private:
   std::uint64_t size_;
+  std::uint64_t floor_ = 0;
   std::uint64_t highest_ = 0;
   std::uint64_t first_ = 0;  // the first counter heard since reset; 0: none yet
   std::vector<std::uint64_t> bits_;

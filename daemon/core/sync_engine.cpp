@@ -162,11 +162,24 @@ std::vector<const PeerReplica*> SyncEngine::commit_sources() const {
   return out;
 }
 
+PeerMarks SyncEngine::peer_marks() const {
+  PeerMarks marks = config_.remembered_peers;
+  for (const auto& [id, p] : peers_) {
+    if (auto m = p->mark()) marks[id] = *m;
+  }
+  return marks;
+}
+
 PeerReplica* SyncEngine::peer_for(std::uint32_t node_id) {
   auto it = peers_.find(node_id);
   if (it != peers_.end()) return it->second.get();
   if (peers_.size() >= config_.max_peers) return nullptr;
-  auto p = std::make_unique<PeerReplica>(node_id, config_.receiver, counters_, observer_);
+  std::optional<PeerMark> remembered;
+  if (auto r = config_.remembered_peers.find(node_id); r != config_.remembered_peers.end()) {
+    remembered = r->second;
+  }
+  auto p =
+      std::make_unique<PeerReplica>(node_id, config_.receiver, counters_, observer_, remembered);
   PeerReplica* raw = p.get();
   peers_.emplace(node_id, std::move(p));
   was_up_[node_id] = false;

@@ -27,6 +27,8 @@ struct EngineConfig {
   Duration batch_delay = milliseconds(2);
   Duration digest_interval = seconds(10);
   std::size_t max_peers = 64;
+  // The newest datagram accepted from each peer before this node restarted (state directory).
+  PeerMarks remembered_peers;
   std::size_t max_datagrams_per_poll = 64;  // kernel events get the loop between rounds
   SenderConfig sender;
   ReceiverConfig receiver;
@@ -88,6 +90,9 @@ class SyncEngine {
     return p.up(now, config_.peer_timeout);
   }
   const std::map<std::uint32_t, std::unique_ptr<PeerReplica>>& peers() const { return peers_; }
+  // What to remember across a restart: the newest datagram accepted from every peer, heard
+  // since this start or remembered from before it.
+  PeerMarks peer_marks() const;
   // Peers whose tables a promotion commits: those seen active since this node last was.
   std::vector<const PeerReplica*> commit_sources() const;
   std::size_t external_size() const;

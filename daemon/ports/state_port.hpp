@@ -24,6 +24,9 @@ class StatePort {
   // The report of the last takeovers (TakeoverHistory's text); empty when none.
   virtual std::string load_takeovers() const = 0;
   virtual Result<void> save_takeovers(const std::string& text) = 0;
+  // The newest datagram accepted from each peer (peer_marks_to_text); empty when none.
+  virtual std::string load_peer_marks() const = 0;
+  virtual Result<void> save_peer_marks(const std::string& text) = 0;
 };
 
 }  // namespace ctsync::ports

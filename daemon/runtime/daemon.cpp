@@ -134,6 +134,8 @@ Result<void> Daemon::open() {
   EngineConfig eng;
   eng.node_id = config_.node_id;
   eng.boot_id = boot_id_;
+  saved_peer_marks_ = peer_marks_from_text(state_.load_peer_marks());
+  eng.remembered_peers = saved_peer_marks_;
   eng.heartbeat_interval = config_.heartbeat_interval;
   eng.peer_timeout = config_.peer_timeout;
   eng.sender.window_packets = config_.window_packets;
@@ -192,6 +194,7 @@ Result<void> Daemon::open() {
       loop_, *kernel_, *engine_, *mirror_, *failover_, *injector_, counters_});
   accounting_timer_ = loop_.timer();
   metrics_timer_ = loop_.timer();
+  peer_marks_timer_ = loop_.timer();
   return {};
 }
 
@@ -213,6 +216,8 @@ void Daemon::stop() {
   systemd_.stop();
   accounting_timer_->cancel();
   metrics_timer_->cancel();
+  peer_marks_timer_->cancel();
+  save_peer_marks();  // a restart by hand leaves no window for a replay
   kernel_->close();
   io_.stop();
 }
@@ -233,6 +238,7 @@ void Daemon::start() {
   systemd_.start_watchdog();
   publish_metrics();
   schedule_accounting();
+  schedule_peer_marks();
   // Peers' tables do not depend on ours: ask for them first. Our own dump comes after, posted
   // behind the request, because asking for a dump already makes the kernel walk its table
   // (the whole host's, other namespaces' entries included: tens of milliseconds when large).
@@ -258,6 +264,26 @@ void Daemon::schedule_accounting() {
     if (stopping_) return;
     mirror_->pass();  // live flows' counters; also reconciles the internal cache
     schedule_accounting();
+  });
+}
+
+void Daemon::save_peer_marks() {
+  auto marks = engine_->peer_marks();
+  if (marks == saved_peer_marks_) return;
+  if (auto r = state_.save_peer_marks(peer_marks_to_text(marks)); !r) {
+    log::warning("cannot remember the peers' newest datagrams: " + r.error().message);
+    return;
+  }
+  saved_peer_marks_ = std::move(marks);
+}
+
+// Once a second: after a crash, only the datagrams of the last second could be replayed to
+// the restarted daemon as news (docs/security.md).
+void Daemon::schedule_peer_marks() {
+  peer_marks_timer_->start(seconds(1), [this] {
+    if (stopping_) return;
+    save_peer_marks();
+    schedule_peer_marks();
   });
 }
 

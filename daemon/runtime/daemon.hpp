@@ -42,6 +42,8 @@ class Daemon {
   void start();
   void schedule_accounting();
   void publish_metrics();
+  void save_peer_marks();
+  void schedule_peer_marks();
   void wait_signals();
   void reload();
   FlowFilter make_filter() const;
@@ -73,6 +75,8 @@ class Daemon {
   std::unique_ptr<app::MetricsSnapshotBuilder> snapshots_;
   std::unique_ptr<ports::Timer> accounting_timer_;
   std::unique_ptr<ports::Timer> metrics_timer_;
+  std::unique_ptr<ports::Timer> peer_marks_timer_;
+  PeerMarks saved_peer_marks_;
   bool started_ = false;
   bool stopping_ = false;
 };

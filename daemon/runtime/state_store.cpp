@@ -65,17 +65,31 @@ bool StateStore::commit_pending() const {
 
 namespace ctsync {
 
-std::string StateStore::load_takeovers() const {
-  std::ifstream in(dir_ + "/takeovers");
-  // Bounded: a report, read once at start-up; a runaway file is cut, not trusted.
+namespace {
+// Bounded: read once at start-up; a runaway file is cut, not trusted.
+std::string read_bounded(const std::string& path) {
+  std::ifstream in(path);
   std::string text(64 * 1024, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   return text;
 }
+}  // namespace
+
+std::string StateStore::load_takeovers() const {
+  return read_bounded(dir_ + "/takeovers");
+}
 
 Result<void> StateStore::save_takeovers(const std::string& text) {
   return write_atomically("takeovers", text);
+}
+
+std::string StateStore::load_peer_marks() const {
+  return read_bounded(dir_ + "/peers");
+}
+
+Result<void> StateStore::save_peer_marks(const std::string& text) {
+  return write_atomically("peers", text);
 }
 
 }  // namespace ctsync

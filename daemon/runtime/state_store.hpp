@@ -24,6 +24,8 @@ class StateStore final : public ports::StatePort {
   bool commit_pending() const override;
   std::string load_takeovers() const override;
   Result<void> save_takeovers(const std::string& text) override;
+  std::string load_peer_marks() const override;
+  Result<void> save_peer_marks(const std::string& text) override;
   const std::string& dir() const { return dir_; }
 
  private:

@@ -225,11 +225,17 @@ class FakeState final : public ports::StatePort {
     takeovers = text;
     return {};
   }
+  std::string load_peer_marks() const override { return peer_marks; }
+  Result<void> save_peer_marks(const std::string& text) override {
+    peer_marks = text;
+    return {};
+  }
 
   std::uint64_t boot = 0;
   std::optional<Role> role;
   bool pending = false;
   std::string takeovers;
+  std::string peer_marks;
 };
 
 class CountingLink final : public ports::SyncLink {

@@ -53,5 +53,15 @@ TEST(ReplayWindow, AJumpPastTheWindowForgetsWhatWasMarked) {
   EXPECT_EQ(w.check_and_mark(900), V::replay);
 }
 
+TEST(ReplayWindow, AFloorRefusesEverythingUpToItUntilANewBoot) {
+  ReplayWindow w(64);
+  w.set_floor(10);
+  EXPECT_EQ(w.check_and_mark(3), ReplayWindow::Verdict::replay);
+  EXPECT_EQ(w.check_and_mark(10), ReplayWindow::Verdict::replay);
+  EXPECT_EQ(w.check_and_mark(11), ReplayWindow::Verdict::fresh);
+  w.reset();
+  EXPECT_EQ(w.check_and_mark(3), ReplayWindow::Verdict::fresh) << "a new boot, a new space";
+}
+
 }  // namespace
 }  // namespace ctsync

@@ -6,93 +6,14 @@
 #include <random>
 #include <string>
 
-#include "core/sync_engine.hpp"
-#include "flow_factory.hpp"
-#include "net/datagram_sealer.hpp"
+#include "sealed_pair.hpp"
 
 namespace ctsync {
 namespace {
 
-KeyRing ring(std::uint8_t id, std::uint8_t fill) {
-  KeyRing r;
-  SecretKey k;
-  k.fill(fill);
-  r.add(id, k);
-  EXPECT_TRUE(r.set_send_id(id).ok());
-  return r;
-}
-
-// Two engines joined by sealed datagrams that the test carries by hand.
-struct Pair {
-  TimePoint now{};
-  EngineConfig ca, cb;
-  std::unique_ptr<SyncEngine> a, b;
-  DatagramSealer sealer{ring(1, 0x11), 1500};
-  std::vector<std::string> captured;  // every sealed datagram a sent
-  bool hold = false;                  // a's datagrams do not reach b (lost, or b not running)
-  std::vector<std::string> held;      // what a sent while `hold`
-
-  Pair() {
-    ca.node_id = 1;
-    ca.boot_id = 100;
-    ca.receiver.replay_window = 64;
-    cb = ca;
-    cb.node_id = 2;
-    a = std::make_unique<SyncEngine>(ca, nullptr, now);
-    b = std::make_unique<SyncEngine>(cb, nullptr, now);
-    a->set_role(Role::active, now);
-    a->announce_table();
-    exchange(milliseconds(300));
-  }
-
-  void deliver_to_b(const std::string& sealed) {
-    std::string plain;
-    if (auto o = sealer.open(sealed, plain); o.dropped) {
-      b->counters().drop(*o.dropped);
-      return;
-    }
-    b->receive(plain, now);
-  }
-
-  void exchange(Duration d) {
-    const TimePoint end = now + d;
-    while (now < end) {
-      std::vector<std::string> out;
-      a->poll(now, out);
-      for (auto& p : out) {
-        std::string sealed;
-        sealer.seal(p, sealed);
-        captured.push_back(sealed);
-        if (hold) {
-          held.push_back(sealed);
-        } else {
-          deliver_to_b(sealed);
-        }
-      }
-      out.clear();
-      b->poll(now, out);
-      for (auto& p : out) {
-        std::string plain;
-        std::string sealed;
-        sealer.seal(p, sealed);
-        ASSERT_FALSE(sealer.open(sealed, plain).dropped);
-        a->receive(plain, now);
-      }
-      now += milliseconds(1);
-    }
-  }
-
-  const PeerTable& copy() { return b->peers().at(1)->table(); }
-  Role role_seen_by_b() { return b->peers().at(1)->role(); }
-  // b restarts: a new receiver that never saw anything a sent before.
-  void restart_b() { b = std::make_unique<SyncEngine>(cb, nullptr, now); }
-  std::uint64_t drops(DropReason r) { return b->counters().dropped_for(r); }
-};
-
-Flow sample_flow(std::uint32_t serial) {
-  std::mt19937_64 rng(serial);
-  return test::random_flow(rng, serial);
-}
+using test::Pair;
+using test::ring;
+using test::sample_flow;
 
 // Locked memory of this process, from /proc/self/status (kB).
 long locked_kb() {
