@@ -12,7 +12,7 @@
 namespace ctsync {
 namespace {
 
-using test::Pair;
+using Pair = test::SealedPair;
 using test::sample_flow;
 
 // The active node opens six flows and closes them again; one more stays open.

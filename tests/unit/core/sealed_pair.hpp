@@ -23,7 +23,7 @@ inline KeyRing ring(std::uint8_t id, std::uint8_t fill) {
   return r;
 }
 
-struct Pair {
+struct SealedPair {
   TimePoint now{};
   EngineConfig ca, cb;
   std::unique_ptr<SyncEngine> a, b;
@@ -32,7 +32,7 @@ struct Pair {
   bool hold = false;                  // a's datagrams do not reach b (lost, or b not running)
   std::vector<std::string> held;      // what a sent while `hold`
 
-  Pair() {
+  SealedPair() {
     ca.node_id = 1;
     ca.boot_id = 100;
     ca.receiver.replay_window = 64;

@@ -11,7 +11,7 @@
 namespace ctsync {
 namespace {
 
-using test::Pair;
+using Pair = test::SealedPair;
 using test::ring;
 using test::sample_flow;
 
