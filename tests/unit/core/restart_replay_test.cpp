@@ -108,6 +108,21 @@ TEST(RestartReplay, AnOlderBootOfTheSenderIsRefusedAfterTheReceiverRestarts) {
   EXPECT_EQ(r.copy_size(), 0u);
 }
 
+// The genuine sender stays silent across several restarts of the receiver: what was
+// remembered is remembered again, whether the replays reached it in between or nothing did.
+TEST(RestartReplay, RestartsInARowWithoutHearingThePeerStillRemember) {
+  Recorded r;
+  r.p.hold = true;
+  r.p.restart_b_remembering();
+  r.p.restart_b_remembering();  // nothing heard at all in between
+  for (const auto& d : r.while_open) r.p.deliver_to_b(d);
+  r.p.restart_b_remembering();  // only replays heard in between
+  const auto replays = r.p.drops(DropReason::replay);
+  for (const auto& d : r.while_open) r.p.deliver_to_b(d);
+  EXPECT_EQ(r.p.drops(DropReason::replay) - replays, r.while_open.size());
+  EXPECT_EQ(r.copy_size(), 0u);
+}
+
 TEST(PeerMarks, TextRoundTripAndDamagedLinesSkipped) {
   const PeerMarks marks{{1, {100, 5}}, {7, {18446744073709551615ull, 0}}};
   EXPECT_EQ(peer_marks_from_text(peer_marks_to_text(marks)), marks);
