@@ -43,7 +43,7 @@ PeerReplica::BootVerdict PeerReplica::check_boot(std::uint64_t boot_id) {
 }
 
 std::optional<PeerMark> PeerReplica::mark() const {
-  if (boot_id_ == 0 || replay_.highest() == 0) return remembered_;
+  if (boot_id_ == 0 || replay_.highest() == 0) return std::nullopt;
   return PeerMark{boot_id_, replay_.highest()};
 }
 

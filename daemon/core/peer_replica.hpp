@@ -78,8 +78,8 @@ class PeerReplica {
 
   std::uint32_t node_id() const { return node_id_; }
   std::uint64_t boot_id() const { return boot_id_; }
-  // The newest datagram accepted: what to remember across a restart of this node. Until the
-  // peer is heard, what was remembered from before.
+  // The newest datagram accepted since this node started: what to remember across its next
+  // restart. None before the first (the engine keeps what was remembered from before).
   std::optional<PeerMark> mark() const;
   Role role() const { return role_; }
   bool claims_ready() const { return claims_ready_; }

@@ -261,5 +261,82 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   EXPECT_TRUE(t.d1.running() && t.d2.running());
 }
 
+// docs/security.md "Replay across a restart": the active node's stream is recorded from its
+// start; the backup's daemon restarts while fw1's datagrams do not reach it; the recording,
+// whole or only the tail heard just before the restart, is replayed. Nothing may be taken:
+// the six flows fw1 closed stay closed in fw2's copy, until fw1 speaks again. The control:
+// the same restart with fw2's memory of its peers removed lets the closed flows back.
+TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
+  PairTopology t;
+  Attacker atk(t);
+  t.start_daemon(1);
+  t.start_daemon(2);
+  ASSERT_EQ(t.ctl(1, "promote"), 0);
+  ConntrackWriter w = writer_in(t.fw1);
+  const auto flows = test::kernel_valid_flows(7, 43);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w.upsert(flows, r).ok());
+  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 7; }, 10000ms));
+  atk.capture();
+  auto fw1_only = [&](std::size_t from) {
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < atk.captured.size(); ++i) {
+      if (sender_of(t, atk.captured[i]) == 1) out.push_back(atk.captured[i]);
+    }
+    return out;
+  };
+  const std::vector<std::string> while_open = fw1_only(0);
+  std::vector<FlowKey> closed;
+  for (std::size_t i = 0; i < 6; ++i) closed.push_back(flows[i].key);
+  std::vector<int> errors;
+  ASSERT_TRUE(w.remove(closed, errors).ok());
+  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 1; }, 10000ms));
+  std::this_thread::sleep_for(300ms);  // heartbeats: the tail the backup hears last
+  atk.capture();
+  const std::vector<std::string> tail = fw1_only(atk.captured.size() - 6);
+  ASSERT_FALSE(tail.empty());
+
+  // fw1's datagrams no longer reach fw2 (the attacker's, from its own address, still do).
+  auto silence_fw1 = [&] {
+    t.fw2.must(
+        "nft add table inet silence && nft add chain inet silence in \"{ type filter hook input "
+        "priority -200; }\" && nft add rule inet silence in ip saddr 10.10.3.2 udp dport 3780 "
+        "drop");
+  };
+  silence_fw1();
+  auto restart_fw2 = [&] {
+    ASSERT_EQ(t.d2.kill(SIGTERM), 0);
+    t.start_daemon(2);
+  };
+  auto replay_refused = [&](const std::vector<std::string>& recording) {
+    const auto before = dropped(t, 2)["replay"].get<std::uint64_t>();
+    for (const auto& d : recording) atk.send(d);
+    const bool counted = PairTopology::wait_for(
+        [&] { return dropped(t, 2)["replay"].get<std::uint64_t>() - before >= recording.size(); },
+        10000ms);
+    EXPECT_TRUE(counted) << dropped(t, 2).dump();
+    EXPECT_EQ(external_count(t, 2), 0u) << "nothing of the recording reached fw2's copy";
+  };
+  restart_fw2();
+  replay_refused(while_open);
+  restart_fw2();
+  replay_refused(tail);
+
+  // fw1 speaks again: followed, its table complete, the closed flows still closed.
+  t.fw2.must("nft delete table inet silence");
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] { return t.ctl(2, "ready") == 0 && external_count(t, 2) == 1; }, 10000ms))
+      << external_count(t, 2);
+
+  // The control: a backup that forgot its peers at the restart takes the recording as news.
+  silence_fw1();
+  ASSERT_EQ(t.d2.kill(SIGTERM), 0);
+  std::filesystem::remove(t.dir + "/state2/peers");
+  t.start_daemon(2);
+  for (const auto& d : while_open) atk.send(d);
+  EXPECT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 7; }, 10000ms))
+      << "without the memory the six closed flows come back: " << external_count(t, 2);
+}
+
 }  // namespace
 }  // namespace ctsync
