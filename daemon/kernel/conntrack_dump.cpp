@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "kernel/conntrack_codec.hpp"
+#include "kernel/netlink_attributes.hpp"
 
 namespace ctsync {
 
@@ -56,7 +57,7 @@ Result<bool> ConntrackDump::read_some(const Handler& on_flow, std::size_t max_re
     if (*n == 0) return false;  // the kernel fills the next chunk when we wait again
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer_.data());
     int len = static_cast<int>(*n);
-    for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    for (; netlink::message_fits(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
       if (nlh->nlmsg_seq != seq_) continue;
       if (nlh->nlmsg_type == NLMSG_DONE) {
         running_ = false;

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "kernel/conntrack_codec.hpp"
+#include "kernel/netlink_attributes.hpp"
 
 namespace ctsync {
 
@@ -63,7 +64,7 @@ ConntrackEvents::ReadResult ConntrackEvents::read(const Handler& on_event,
       const auto* nlh =
           reinterpret_cast<const nlmsghdr*>(storage_.data() + static_cast<std::size_t>(i) * slot);
       int len = static_cast<int>(msgs[i].msg_len);
-      for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      for (; netlink::message_fits(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
         const auto type = nlh->nlmsg_type & 0xff;
         ConntrackEventType kind;
         if (type == IPCTNL_MSG_CT_DELETE) {

@@ -1,4 +1,5 @@
 #include "kernel/conntrack_writer.hpp"
+#include "kernel/netlink_attributes.hpp"
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -83,7 +84,7 @@ Result<void> ConntrackWriter::run(std::span<const Request> requests, std::vector
       if (*n == 0) break;
       const auto* nlh = reinterpret_cast<const nlmsghdr*>(reply.data());
       int len = static_cast<int>(*n);
-      for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+      for (; netlink::message_fits(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
         const std::uint32_t idx = nlh->nlmsg_seq - base_seq;
         if (idx >= next - first) continue;  // not ours: a late reply to an earlier batch
         if (nlh->nlmsg_type == NLMSG_ERROR) {

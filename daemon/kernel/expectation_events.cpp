@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "kernel/expectation_codec.hpp"
+#include "kernel/netlink_attributes.hpp"
 
 namespace ctsync {
 
@@ -35,7 +36,7 @@ ExpectationEvents::ReadResult ExpectationEvents::read(const Handler& on_event) {
     if (*n == 0) return result;
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer_.data());
     int left = static_cast<int>(*n);
-    for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+    for (; netlink::message_fits(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
       const auto type = nlh->nlmsg_type & 0xff;
       if (type != IPCTNL_MSG_EXP_NEW && type != IPCTNL_MSG_EXP_DELETE) continue;
       Expectation e;

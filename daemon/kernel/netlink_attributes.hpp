@@ -11,6 +11,15 @@
 
 namespace ctsync::netlink {
 
+// Whether a whole message of the receive buffer's `len` remaining bytes starts at `nlh`.
+// libmnl's mnl_nlmsg_ok compares the length as a signed int: a length of 2^31 or more passed
+// and the walk left the buffer (found by fuzz_netlink_messages). The kernel never sends one;
+// the check holds anyway.
+inline bool message_fits(const nlmsghdr* nlh, int len) {
+  return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+         nlh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
 inline const void* payload(const nlattr* a) {
   return reinterpret_cast<const unsigned char*>(a) + NLA_HDRLEN;
 }
