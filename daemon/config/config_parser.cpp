@@ -254,7 +254,7 @@ void read_sync(Reader& r, const toml::table& root, Config& c) {
   r.only(*t, "sync",
          {"interface", "multicast_group", "port", "peers", "bind", "keys", "send_key_id", "mtu",
           "receive_buffer", "send_buffer", "heartbeat_interval_ms", "peer_timeout_ms",
-          "window_packets", "expectations"});
+          "window_packets", "expectations", "max_peer_flows", "max_peer_expectations"});
   if (auto v = r.string(*t, "interface", "sync")) c.interface = *v;
   if (auto v = r.boolean(*t, "expectations", "sync")) c.sync_expectations = *v;
   if (auto v = r.integer(*t, "port", "sync", 1, 65535)) c.port = static_cast<std::uint16_t>(*v);
@@ -346,6 +346,10 @@ void read_sync(Reader& r, const toml::table& root, Config& c) {
   }
   if (auto v = r.integer(*t, "window_packets", "sync", 16, 1 << 20))
     c.window_packets = static_cast<std::size_t>(*v);
+  if (auto v = r.integer(*t, "max_peer_flows", "sync", 0, std::int64_t{1} << 32))
+    c.max_peer_flows = static_cast<std::size_t>(*v);
+  if (auto v = r.integer(*t, "max_peer_expectations", "sync", 0, std::int64_t{1} << 24))
+    c.max_peer_expectations = static_cast<std::size_t>(*v);
 }
 
 void read_cache(Reader& r, const toml::table& root, Config& c) {

@@ -145,6 +145,8 @@ std::string render_stats(const StatsView& v, bool json) {
                {"bulks_started", c.bulks_started},
                {"bulks_completed", c.bulks_completed},
                {"digest_mismatches", c.digest_mismatches},
+               {"peer_flows_refused", c.peer_flows_refused},
+               {"peer_expectations_refused", c.peer_expectations_refused},
                {"messages_undecodable", c.decode_errors}};
   nlohmann::json drops;
   for (std::size_t i = 0; i < drop_reason_count; ++i) {

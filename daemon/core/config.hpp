@@ -51,6 +51,10 @@ struct Config {
   Duration peer_timeout = milliseconds(1000);
   std::size_t window_packets = 4096;
   bool sync_expectations = true;  // conntrackd's ExpectationSync
+  // What one peer's copy may hold; 0: derived at start from this kernel's nf_conntrack_max
+  // (flows: as many; expectations: a sixteenth of it, at least 1024).
+  std::size_t max_peer_flows = 0;
+  std::size_t max_peer_expectations = 0;
 
   // [cache]
   CacheMode cache_mode = CacheMode::external;

@@ -7,10 +7,6 @@
 
 namespace ctsync {
 
-namespace {
-constexpr std::uint64_t max_bulk_reservation = 1u << 21;
-}  // namespace
-
 PeerReplica::PeerReplica(std::uint32_t node_id, const ReceiverConfig& config,
                          SyncCounters& counters, PeerFlowObserver* observer,
                          std::optional<PeerMark> remembered)
@@ -227,6 +223,11 @@ std::uint64_t PeerReplica::lag_packets() const {
 }
 
 void PeerReplica::upsert(Flow&& flow) {
+  if (table_.size() >= config_.max_flows && table_.find(flow.key) == nullptr) {
+    counters_.peer_flows_refused += 1;
+    full_ = true;
+    return;
+  }
   auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_, ++changes_});
   if (!inserted) {
     if (!digest_stale_) digest_.remove(e->flow);
@@ -281,8 +282,9 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
     bulk_id_ = p.bulk_begin().bulk_id();
     // Room for the whole table at once rather than growth step by step; capped, since the
     // count is the sender's word and a reservation is ours to pay for.
-    table_.reserve(std::min<std::uint64_t>(p.bulk_begin().flow_count(), max_bulk_reservation));
+    table_.reserve(std::min<std::uint64_t>(p.bulk_begin().flow_count(), config_.max_flows));
     ++generation_;
+    full_ = false;
     digest_stale_ = true;
     need_resync_ = false;
     resync_ever_sent_ = false;
@@ -326,6 +328,11 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
       continue;
     }
     const ExpectationKey key = e->key();
+    if (expectations_.size() >= config_.max_expectations && !expectations_.contains(key)) {
+      counters_.peer_expectations_refused += 1;
+      full_ = true;
+      continue;
+    }
     expectations_.insert_or_assign(key, ExpectationEntry{std::move(*e), generation_});
   }
   if (p.has_digest()) {

@@ -36,6 +36,10 @@ struct ReceiverConfig {
   Duration ready_gap_tolerance = milliseconds(750);
   std::uint64_t replay_window = 8192;
   std::size_t max_nack_ranges = 16;
+  // What one peer's copy may hold (the daemon derives them from nf_conntrack_max): a peer's
+  // word, or a key holder's, is not a licence to grow without limit.
+  std::size_t max_flows = std::size_t{1} << 22;
+  std::size_t max_expectations = std::size_t{1} << 16;
 };
 
 // Everything this node knows about one remote node: whether it is alive and in which role,
@@ -73,7 +77,9 @@ class PeerReplica {
 
   // Liveness and readiness.
   bool up(TimePoint now, Duration timeout) const { return heard_ && now - last_heard_ <= timeout; }
-  bool complete() const { return complete_ && !need_resync_; }
+  bool complete() const { return complete_ && !need_resync_ && !full_; }
+  // A new entry found no room since the last bulk began: what the copy lacks is unknown.
+  bool full() const { return full_; }
   bool in_sync(TimePoint now) const;
 
   std::uint32_t node_id() const { return node_id_; }
@@ -119,6 +125,7 @@ class PeerReplica {
   PeerFlowObserver* observer_;
 
   std::optional<PeerMark> remembered_;
+  bool full_ = false;
   std::uint64_t boot_id_ = 0;
   bool heard_ = false;
   TimePoint last_heard_{};

@@ -42,6 +42,8 @@ const Setting settings[] = {
     {"sync.peer_timeout_ms", CTSYNC_SAME(peer_timeout), nullptr},
     {"sync.window_packets", CTSYNC_SAME(window_packets), nullptr},
     {"sync.expectations", CTSYNC_SAME(sync_expectations), nullptr},
+    {"sync.max_peer_flows", CTSYNC_SAME(max_peer_flows), nullptr},
+    {"sync.max_peer_expectations", CTSYNC_SAME(max_peer_expectations), nullptr},
     {"cache.mode", CTSYNC_SAME(cache_mode), nullptr},
     {"cache.direct_refresh_s", CTSYNC_SAME(direct_refresh), nullptr},
     {"cache.commit_delay_ms", CTSYNC_SAME(commit_delay), nullptr},

@@ -75,6 +75,10 @@ struct SyncCounters {
   std::uint64_t digest_mismatches = 0;
   std::uint64_t window_full = 0;    // times new data waited for acks
   std::uint64_t decode_errors = 0;  // messages inside a valid packet that did not decode
+  // New entries a peer's copy had no room for (sync.max_peer_flows, max_peer_expectations):
+  // the copy is then incomplete and the node not ready.
+  std::uint64_t peer_flows_refused = 0;
+  std::uint64_t peer_expectations_refused = 0;
 
   void drop(DropReason r) { dropped[static_cast<std::size_t>(r)] += 1; }
   std::uint64_t dropped_for(DropReason r) const { return dropped[static_cast<std::size_t>(r)]; }

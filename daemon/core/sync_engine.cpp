@@ -460,6 +460,10 @@ std::string SyncEngine::readiness_reason(TimePoint now) const {
   for (const auto& [id, p] : peers_) {
     if (!p->up(now, config_.peer_timeout) || p->role() != Role::active) continue;
     heard_active = true;
+    if (p->full()) {
+      return "the copy of active peer " + std::to_string(id) +
+             " is full (sync.max_peer_flows / max_peer_expectations)";
+    }
     if (!p->in_sync(now)) {
       return "not in sync with active peer " + std::to_string(id) +
              (p->complete() ? " (stream gap open)" : " (no complete bulk yet)");

@@ -148,6 +148,10 @@ void MetricsExporter::build(const std::string& version) {
   counter("ctsync_resync_requests_sent_total", "Requests to a peer for its whole table");
   counter("ctsync_resync_requests_received_total", "Requests from peers for our whole table");
   counter("ctsync_digest_mismatches_total", "Anti-entropy digests that did not match our copy");
+  counter("ctsync_peer_flows_refused_total",
+          "New flows a peer's copy had no room for (sync.max_peer_flows)");
+  counter("ctsync_peer_expectations_refused_total",
+          "New expectations a peer's copy had no room for (sync.max_peer_expectations)");
   gauge("ctsync_peers", "Peers known");
   for (const char* r : roles)
     gauge("ctsync_role", "The node's role: 1 for the current one", {{"role", r}});
@@ -265,6 +269,8 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_resync_requests_sent_total", ""), s.sync.resync_requests_sent);
   set(counter("ctsync_resync_requests_received_total", ""), s.sync.resync_requests_received);
   set(counter("ctsync_digest_mismatches_total", ""), s.sync.digest_mismatches);
+  set(counter("ctsync_peer_flows_refused_total", ""), s.sync.peer_flows_refused);
+  set(counter("ctsync_peer_expectations_refused_total", ""), s.sync.peer_expectations_refused);
   gauge("ctsync_peers", "").Set(static_cast<double>(s.peers.size()));
   for (const auto& p : s.peers) {
     const std::map<std::string, std::string> l = {{"peer", std::to_string(p.id)}};

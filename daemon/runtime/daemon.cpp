@@ -139,6 +139,16 @@ Result<void> Daemon::open() {
   eng.heartbeat_interval = config_.heartbeat_interval;
   eng.peer_timeout = config_.peer_timeout;
   eng.sender.window_packets = config_.window_packets;
+  {
+    // A peer's copy can hold what this kernel could take at a promotion, no more.
+    const long kernel_max = kernel_->table_size().max;
+    const std::size_t derived =
+        kernel_max > 0 ? static_cast<std::size_t>(kernel_max) : std::size_t{1} << 20;
+    eng.receiver.max_flows = config_.max_peer_flows > 0 ? config_.max_peer_flows : derived;
+    eng.receiver.max_expectations = config_.max_peer_expectations > 0
+                                        ? config_.max_peer_expectations
+                                        : std::max<std::size_t>(1024, derived / 16);
+  }
   const bool v6 = config_.multicast_group ? config_.multicast_group->family == Family::ipv6
                                           : config_.peers.front().first.family == Family::ipv6;
   eng.max_packet_bytes = config_.mtu - (v6 ? 48 : 28) - DatagramSealer::overhead;

@@ -103,6 +103,8 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"sync.peer_timeout_ms", [](Config& c) { c.peer_timeout = milliseconds(7); }},
         FieldCase{"sync.window_packets", [](Config& c) { c.window_packets = 7; }},
         FieldCase{"sync.expectations", [](Config& c) { c.sync_expectations = false; }},
+        FieldCase{"sync.max_peer_flows", [](Config& c) { c.max_peer_flows = 7; }},
+        FieldCase{"sync.max_peer_expectations", [](Config& c) { c.max_peer_expectations = 7; }},
         FieldCase{"cache.mode", [](Config& c) { c.cache_mode = CacheMode::direct; }},
         FieldCase{"cache.direct_refresh_s", [](Config& c) { c.direct_refresh = seconds(1); }},
         FieldCase{"cache.commit_delay_ms", [](Config& c) { c.commit_delay = seconds(1); }},
