@@ -39,7 +39,9 @@ int talk(const std::string& socket_path, const ctsync::ControlRequest& req) {
     const int e = errno;
     ::close(fd);
     if (e == EACCES || e == EPERM) {
-      std::fprintf(stderr, "ctsyncctl: %s: permission denied (the control socket is root-only)\n",
+      std::fprintf(stderr,
+                   "ctsyncctl: %s: permission denied (root and members of the daemon's group "
+                   "only)\n",
                    socket_path.c_str());
       return exit_permission;
     }
@@ -48,11 +50,10 @@ int talk(const std::string& socket_path, const ctsync::ControlRequest& req) {
     return exit_not_running;
   }
   const std::string line = ctsync::format_control_request(req) + "\n";
-  if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    std::fprintf(stderr, "ctsyncctl: write to %s: %s\n", socket_path.c_str(), std::strerror(errno));
-    ::close(fd);
-    return exit_not_running;
-  }
+  // A daemon that refuses the caller answers at once and closes without reading: the request
+  // then meets a closed socket (no SIGPIPE: MSG_NOSIGNAL), and the answer is still there.
+  const ssize_t sent = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  const int send_error = sent == static_cast<ssize_t>(line.size()) ? 0 : errno;
   std::string reply;
   char buf[65536];
   for (;;) {
@@ -61,6 +62,11 @@ int talk(const std::string& socket_path, const ctsync::ControlRequest& req) {
     reply.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
+  if (reply.empty() && send_error != 0) {
+    std::fprintf(stderr, "ctsyncctl: write to %s: %s\n", socket_path.c_str(),
+                 std::strerror(send_error));
+    return exit_not_running;
+  }
   const auto nl = reply.find('\n');
   const auto head = nlohmann::json::parse(reply.substr(0, nl), nullptr, false);
   if (head.is_discarded() || !head.contains("ok")) {

@@ -204,7 +204,7 @@ Result<void> Daemon::open() {
       loop_, *kernel_, *engine_, *mirror_, *failover_, *injector_, counters_});
   accounting_timer_ = loop_.timer();
   metrics_timer_ = loop_.timer();
-  peer_marks_timer_ = loop_.timer();
+  housekeeping_timer_ = loop_.timer();
   return {};
 }
 
@@ -226,7 +226,7 @@ void Daemon::stop() {
   systemd_.stop();
   accounting_timer_->cancel();
   metrics_timer_->cancel();
-  peer_marks_timer_->cancel();
+  housekeeping_timer_->cancel();
   save_peer_marks();  // a restart by hand leaves no window for a replay
   kernel_->close();
   io_.stop();
@@ -248,7 +248,7 @@ void Daemon::start() {
   systemd_.start_watchdog();
   publish_metrics();
   schedule_accounting();
-  schedule_peer_marks();
+  schedule_housekeeping();
   // Peers' tables do not depend on ours: ask for them first. Our own dump comes after, posted
   // behind the request, because asking for a dump already makes the kernel walk its table
   // (the whole host's, other namespaces' entries included: tens of milliseconds when large).
@@ -287,13 +287,28 @@ void Daemon::save_peer_marks() {
   saved_peer_marks_ = std::move(marks);
 }
 
-// Once a second: after a crash, only the datagrams of the last second could be replayed to
-// the restarted daemon as news (docs/security.md).
-void Daemon::schedule_peer_marks() {
-  peer_marks_timer_->start(seconds(1), [this] {
+// A full copy is counted and shown in status; the log says so once per second at most, with
+// the fix, rather than once per refused entry.
+void Daemon::log_refusals() {
+  const auto& c = engine_->counters();
+  const std::uint64_t refused = c.peer_flows_refused + c.peer_expectations_refused;
+  if (refused == refusals_logged_) return;
+  log::warning(std::to_string(refused - refusals_logged_) +
+               " entries refused: a peer's copy is full (sync.max_peer_flows = " +
+               std::to_string(engine_->config().receiver.max_flows) + ", max_peer_expectations = " +
+               std::to_string(engine_->config().receiver.max_expectations) +
+               "); the copy is incomplete and this node not ready until a bulk fits");
+  refusals_logged_ = refused;
+}
+
+// Once a second. The peers' newest datagrams: after a crash, only those of the last second
+// could be replayed to the restarted daemon as news (docs/security.md).
+void Daemon::schedule_housekeeping() {
+  housekeeping_timer_->start(seconds(1), [this] {
     if (stopping_) return;
     save_peer_marks();
-    schedule_peer_marks();
+    log_refusals();
+    schedule_housekeeping();
   });
 }
 

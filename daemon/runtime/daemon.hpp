@@ -43,7 +43,8 @@ class Daemon {
   void schedule_accounting();
   void publish_metrics();
   void save_peer_marks();
-  void schedule_peer_marks();
+  void log_refusals();
+  void schedule_housekeeping();
   void wait_signals();
   void reload();
   FlowFilter make_filter() const;
@@ -75,8 +76,9 @@ class Daemon {
   std::unique_ptr<app::MetricsSnapshotBuilder> snapshots_;
   std::unique_ptr<ports::Timer> accounting_timer_;
   std::unique_ptr<ports::Timer> metrics_timer_;
-  std::unique_ptr<ports::Timer> peer_marks_timer_;
+  std::unique_ptr<ports::Timer> housekeeping_timer_;
   PeerMarks saved_peer_marks_;
+  std::uint64_t refusals_logged_ = 0;
   bool started_ = false;
   bool stopping_ = false;
 };
