@@ -255,6 +255,11 @@ void PeerReplica::erase(const FlowKey& key) {
   if (!digest_stale_) digest_.remove(gone);
   table_.erase(key);
   if (observer_) observer_->peer_flow_erased(node_id_, gone);
+  // A full copy lacks what it refused. Once the peer's deletes have made a tenth of room,
+  // ask for its table again: asking at once would repeat a bulk that cannot fit.
+  if (full_ && !need_resync_ && table_.size() <= config_.max_flows - config_.max_flows / 10) {
+    want_resync(TimePoint{});
+  }
 }
 
 void PeerReplica::clear_table() {
