@@ -17,6 +17,8 @@ TEST(CopyBounds, APeerAnnouncingMoreThanTheBoundFillsItAndTheNodeIsNotReady) {
   Pair p;
   p.cb.receiver.max_flows = 40;
   p.restart_b();
+  p.exchange(milliseconds(1500));  // b joins: a complete copy of a's empty table
+  ASSERT_TRUE(p.b->peers().at(1)->complete());
   for (std::uint32_t i = 1; i <= 50; ++i) p.a->local_upsert(sample_flow(i));
   p.exchange(milliseconds(500));
   EXPECT_EQ(p.copy().size(), 40u);
@@ -35,8 +37,10 @@ TEST(CopyBounds, APeerAnnouncingMoreThanTheBoundFillsItAndTheNodeIsNotReady) {
 
   // The peer's table shrinks below the bound: the receiver asks for it again by itself, the
   // bulk fits and the copy is whole.
+  const auto asked = p.b->counters().resync_requests_sent;
   for (std::uint32_t i = 1; i <= 20; ++i) p.a->local_erase(sample_flow(i).key);
   p.exchange(milliseconds(1500));
+  EXPECT_GT(p.b->counters().resync_requests_sent, asked);
   EXPECT_EQ(p.copy().size(), 30u);
   EXPECT_TRUE(p.b->peers().at(1)->complete());
   EXPECT_TRUE(p.b->ready(p.now)) << p.b->readiness_reason(p.now);
