@@ -26,6 +26,8 @@ std::string_view drop_reason_name(DropReason r) {
       return "stale";
     case DropReason::own:
       return "own";
+    case DropReason::no_peer_slot:
+      return "no_peer_slot";
     case DropReason::count_:
       break;
   }

@@ -9,18 +9,19 @@ namespace ctsync {
 
 // Why a received datagram was not applied. The first six are decided before any parsing.
 enum class DropReason : std::uint8_t {
-  truncated,    // shorter than the clear header plus the authentication tag
-  oversized,    // larger than any datagram a peer may send
-  bad_magic,    // not a ctsyncd datagram
-  bad_version,  // a protocol version this build does not speak
-  unknown_key,  // a key id we hold no key for
-  auth_failed,  // did not open with the key: forged or corrupted
-  malformed,    // opened, but is not a valid v1 Packet
-  replay,       // genuine, but from an earlier boot of the sender or older than the window
-  duplicate,    // genuine, already received within the window (normal on lossy links)
-  stale,        // genuine, never received, but older than what we hold: sent before we first
-                // heard the sender's boot, or late with nothing in it still news
-  own,          // our own datagram looped back
+  truncated,     // shorter than the clear header plus the authentication tag
+  oversized,     // larger than any datagram a peer may send
+  bad_magic,     // not a ctsyncd datagram
+  bad_version,   // a protocol version this build does not speak
+  unknown_key,   // a key id we hold no key for
+  auth_failed,   // did not open with the key: forged or corrupted
+  malformed,     // opened, but is not a valid v1 Packet
+  replay,        // genuine, but from an earlier boot of the sender or older than the window
+  duplicate,     // genuine, already received within the window (normal on lossy links)
+  stale,         // genuine, never received, but older than what we hold: sent before we first
+                 // heard the sender's boot, or late with nothing in it still news
+  own,           // our own datagram looped back
+  no_peer_slot,  // a node id beyond max_peers while no slot can be given up
   count_
 };
 inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(DropReason::count_);
@@ -79,6 +80,7 @@ struct SyncCounters {
   // the copy is then incomplete and the node not ready.
   std::uint64_t peer_flows_refused = 0;
   std::uint64_t peer_expectations_refused = 0;
+  std::uint64_t peer_slots_reused = 0;  // a silent peer with an empty copy gave its slot up
 
   void drop(DropReason r) { dropped[static_cast<std::size_t>(r)] += 1; }
   std::uint64_t dropped_for(DropReason r) const { return dropped[static_cast<std::size_t>(r)]; }

@@ -170,10 +170,27 @@ PeerMarks SyncEngine::peer_marks() const {
   return marks;
 }
 
-PeerReplica* SyncEngine::peer_for(std::uint32_t node_id) {
+PeerReplica* SyncEngine::peer_for(std::uint32_t node_id, TimePoint now) {
   auto it = peers_.find(node_id);
   if (it != peers_.end()) return it->second.get();
-  if (peers_.size() >= config_.max_peers) return nullptr;
+  if (peers_.size() >= config_.max_peers) {
+    // All slots taken: a new node gets the slot of a silent peer whose copy is empty (a node
+    // removed or renumbered, a backup that never announced a flow), the one unheard longest.
+    // A silent peer with flows keeps its slot: a crashed active node's copy is exactly what
+    // the next promotion commits.
+    auto victim = peers_.end();
+    for (auto p = peers_.begin(); p != peers_.end(); ++p) {
+      const PeerReplica& r = *p->second;
+      if (r.up(now, config_.peer_timeout) || r.table().size() != 0 || !r.expectations().empty()) {
+        continue;
+      }
+      if (victim == peers_.end() || r.last_heard() < victim->second->last_heard()) victim = p;
+    }
+    if (victim == peers_.end()) return nullptr;
+    was_up_.erase(victim->first);
+    peers_.erase(victim);
+    counters_.peer_slots_reused += 1;
+  }
   std::optional<PeerMark> remembered;
   if (auto r = config_.remembered_peers.find(node_id); r != config_.remembered_peers.end()) {
     remembered = r->second;
@@ -205,9 +222,9 @@ void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
     counters_.drop(DropReason::own);
     return;
   }
-  PeerReplica* peer = peer_for(p.node_id());
+  PeerReplica* peer = peer_for(p.node_id(), now);
   if (peer == nullptr) {
-    counters_.drop(DropReason::malformed);
+    counters_.drop(DropReason::no_peer_slot);
     return;
   }
   if (peer->check_boot(p.boot_id()) == PeerReplica::BootVerdict::replay) {

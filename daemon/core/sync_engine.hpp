@@ -103,7 +103,7 @@ class SyncEngine {
   const EngineConfig& config() const { return config_; }
 
  private:
-  PeerReplica* peer_for(std::uint32_t node_id);
+  PeerReplica* peer_for(std::uint32_t node_id, TimePoint now);
   void update_liveness(TimePoint now);
   bool heartbeat_due(TimePoint now) const;
   // A peer we can talk to about its stream: alive, and its stream position known.

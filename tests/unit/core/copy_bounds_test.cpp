@@ -90,5 +90,66 @@ TEST(CopyBounds, NegativeControlWithoutABoundEveryFlowIsTaken) {
   EXPECT_TRUE(p.b->ready(p.now));
 }
 
+// Peer slots (64 by default, 3 here): a new node takes the slot of a silent peer whose copy
+// is empty, never that of a silent peer holding flows (a crashed active node's copy is what
+// the next promotion commits); with no slot to give, its datagrams are counted, not applied.
+TEST(PeerSlots, ANewNodeTakesTheSlotOfASilentEmptyPeerButNeverACrashedActivesCopy) {
+  Pair p;
+  p.cb.max_peers = 3;
+  p.restart_b();
+  p.a->local_upsert(sample_flow(1));
+  p.exchange(milliseconds(1500));
+  ASSERT_EQ(p.copy().size(), 1u);
+  std::vector<std::unique_ptr<SyncEngine>> others;
+  auto node = [&](std::uint32_t id) {
+    EngineConfig c = p.ca;
+    c.node_id = id;
+    c.boot_id = 1000 + id;
+    others.push_back(std::make_unique<SyncEngine>(c, nullptr, p.now));
+    return others.back().get();
+  };
+  auto speak = [&](SyncEngine* from, Duration d) {  // heartbeats of a backup to b only
+    const TimePoint end = p.now + d;
+    for (; p.now < end; p.now += milliseconds(10)) {
+      std::vector<std::string> out;
+      from->poll(p.now, out);
+      for (const auto& datagram : out) p.b->receive(datagram, p.now);
+    }
+  };
+  SyncEngine* n3 = node(3);
+  SyncEngine* n4 = node(4);
+  speak(n3, milliseconds(300));
+  speak(n4, milliseconds(300));
+  ASSERT_EQ(p.b->peers().size(), 3u) << "nodes 1, 3 and 4";
+
+  // Every slot is held by a peer that is up: node 5 is turned away, and counted.
+  SyncEngine* n5 = node(5);
+  speak(n5, milliseconds(50));
+  EXPECT_EQ(p.b->peers().count(5), 0u);
+  EXPECT_GT(p.b->counters().dropped_for(DropReason::no_peer_slot), 0u);
+
+  // All go silent, node 1 (the active one, with a flow) included, as in a crash.
+  p.now += seconds(5);
+  speak(n5, milliseconds(50));
+  EXPECT_EQ(p.b->peers().count(5), 1u) << "a silent empty peer gave its slot up";
+  EXPECT_EQ(p.b->counters().peer_slots_reused, 1u);
+  EXPECT_EQ(p.b->peers().count(3), 0u) << "the one unheard longest";
+  SyncEngine* n6 = node(6);
+  speak(n6, milliseconds(50));
+  EXPECT_EQ(p.b->peers().count(6), 1u);
+  EXPECT_EQ(p.b->peers().count(4), 0u);
+
+  // 5 and 6 speak; node 1, silent, holds a flow: node 7 finds no slot it may take.
+  speak(n5, milliseconds(50));
+  speak(n6, milliseconds(50));
+  SyncEngine* n7 = node(7);
+  const auto refused = p.b->counters().dropped_for(DropReason::no_peer_slot);
+  speak(n7, milliseconds(50));
+  EXPECT_EQ(p.b->peers().count(7), 0u);
+  EXPECT_GT(p.b->counters().dropped_for(DropReason::no_peer_slot), refused);
+  EXPECT_EQ(p.b->peers().count(1), 1u) << "the crashed active node's copy is kept";
+  EXPECT_EQ(p.copy().size(), 1u);
+}
+
 }  // namespace
 }  // namespace ctsync
