@@ -152,6 +152,8 @@ void MetricsExporter::build(const std::string& version) {
           "New flows a peer's copy had no room for (sync.max_peer_flows)");
   counter("ctsync_peer_expectations_refused_total",
           "New expectations a peer's copy had no room for (sync.max_peer_expectations)");
+  counter("ctsync_peer_slots_reused_total",
+          "Peer slots given to a new node by a silent peer with an empty copy");
   gauge("ctsync_peers", "Peers known");
   for (const char* r : roles)
     gauge("ctsync_role", "The node's role: 1 for the current one", {{"role", r}});
@@ -271,6 +273,7 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_digest_mismatches_total", ""), s.sync.digest_mismatches);
   set(counter("ctsync_peer_flows_refused_total", ""), s.sync.peer_flows_refused);
   set(counter("ctsync_peer_expectations_refused_total", ""), s.sync.peer_expectations_refused);
+  set(counter("ctsync_peer_slots_reused_total", ""), s.sync.peer_slots_reused);
   gauge("ctsync_peers", "").Set(static_cast<double>(s.peers.size()));
   for (const auto& p : s.peers) {
     const std::map<std::string, std::string> l = {{"peer", std::to_string(p.id)}};
