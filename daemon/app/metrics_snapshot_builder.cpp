@@ -25,6 +25,8 @@ MetricsSnapshot MetricsSnapshotBuilder::build(bool started) {
   s.expectations_created = k.expectations_created;
   s.expectations_failed = k.expectations_failed;
   s.sync = engine.counters();
+  s.helper_names_refused_kernel = HelperName::refused(HelperName::Origin::kernel);
+  s.helper_names_refused_peer = HelperName::refused(HelperName::Origin::peer);
   for (const auto& [id, p] : engine.peers()) {
     s.peers.push_back({id, engine.peer_up(*p, now), p->in_sync(now),
                        std::chrono::duration<double>(now - p->last_heard()).count(),

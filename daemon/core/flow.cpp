@@ -63,6 +63,7 @@ struct HelperNames {
   std::array<std::array<char, HelperName::max_length + 1>, HelperName::max_names + 1> names{};
   std::atomic<std::size_t> count{1};  // index 0 is "no helper"
   std::mutex writing;
+  std::atomic<std::uint64_t> refused_kernel{0}, refused_peer{0};
 };
 HelperNames& helper_names() {
   static HelperNames table;
@@ -73,7 +74,7 @@ std::string_view name_at(const HelperNames& t, std::size_t i) {
 }
 }  // namespace
 
-std::optional<HelperName> HelperName::intern(std::string_view name) {
+std::optional<HelperName> HelperName::intern(std::string_view name, Origin origin) {
   name = name.substr(0, std::min(name.size(), max_length));
   name = name.substr(0, name.find('\0'));
   HelperName h;
@@ -91,7 +92,11 @@ std::optional<HelperName> HelperName::intern(std::string_view name) {
     const std::size_t n = t.count.load(std::memory_order_relaxed);
     i = find(n);
     if (i == 0) {
-      if (n > max_names) return std::nullopt;
+      const std::size_t room = origin == Origin::kernel ? max_names : max_names - kept_for_kernel;
+      if (n > room) {
+        (origin == Origin::kernel ? t.refused_kernel : t.refused_peer) += 1;
+        return std::nullopt;
+      }
       std::copy(name.begin(), name.end(), t.names[n].begin());
       t.count.store(n + 1, std::memory_order_release);
       i = n;
@@ -102,6 +107,11 @@ std::optional<HelperName> HelperName::intern(std::string_view name) {
 }
 
 HelperName::HelperName(std::string_view name) : HelperName(intern(name).value_or(HelperName{})) {}
+
+std::uint64_t HelperName::refused(Origin origin) {
+  const HelperNames& t = helper_names();
+  return (origin == Origin::kernel ? t.refused_kernel : t.refused_peer).load();
+}
 
 std::string_view HelperName::view() const {
   return name_at(helper_names(), index_);

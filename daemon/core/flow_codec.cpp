@@ -168,7 +168,7 @@ Result<Flow> flow_from(const FlowMessage& in) {
   if (in.helper().size() > 15) return make_error("flow: helper name longer than 15 bytes");
   if (in.helper().find('\0') != std::string::npos)
     return make_error("flow: helper name contains NUL");
-  const auto helper = HelperName::intern(in.helper());
+  const auto helper = HelperName::intern(in.helper(), HelperName::Origin::peer);
   if (!helper) return make_error("flow: more distinct helper names than this node keeps");
   f.helper = *helper;
   f.labels.words = {in.labels_low(), in.labels_high()};

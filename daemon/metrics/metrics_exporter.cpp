@@ -154,6 +154,11 @@ void MetricsExporter::build(const std::string& version) {
           "New expectations a peer's copy had no room for (sync.max_peer_expectations)");
   counter("ctsync_peer_slots_reused_total",
           "Peer slots given to a new node by a silent peer with an empty copy");
+  for (const char* o : {"kernel", "peer"}) {
+    counter("ctsync_helper_names_refused_total",
+            "New conntrack helper names the table (255) had no room for, by origin",
+            {{"origin", o}});
+  }
   gauge("ctsync_peers", "Peers known");
   for (const char* r : roles)
     gauge("ctsync_role", "The node's role: 1 for the current one", {{"role", r}});
@@ -274,6 +279,10 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_peer_flows_refused_total", ""), s.sync.peer_flows_refused);
   set(counter("ctsync_peer_expectations_refused_total", ""), s.sync.peer_expectations_refused);
   set(counter("ctsync_peer_slots_reused_total", ""), s.sync.peer_slots_reused);
+  set(counter("ctsync_helper_names_refused_total", "", {{"origin", "kernel"}}),
+      s.helper_names_refused_kernel);
+  set(counter("ctsync_helper_names_refused_total", "", {{"origin", "peer"}}),
+      s.helper_names_refused_peer);
   gauge("ctsync_peers", "").Set(static_cast<double>(s.peers.size()));
   for (const auto& p : s.peers) {
     const std::map<std::string, std::string> l = {{"peer", std::to_string(p.id)}};

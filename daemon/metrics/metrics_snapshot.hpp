@@ -27,6 +27,8 @@ struct MetricsSnapshot {
 
   std::uint64_t events_new = 0, events_update = 0, events_destroy = 0, events_ignored = 0;
   std::uint64_t overruns = 0, resyncs = 0;
+  // New helper names the process-wide table had no room for, read from the kernel / a peer.
+  std::uint64_t helper_names_refused_kernel = 0, helper_names_refused_peer = 0;
   std::uint64_t netlink_buffer_bytes = 0;
   std::uint64_t flows_internal = 0, flows_external = 0;
   std::uint64_t expectations_internal = 0, expectations_external = 0;

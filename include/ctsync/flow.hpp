@@ -81,12 +81,19 @@ class HelperName {
  public:
   static constexpr std::size_t max_length = 15;
   static constexpr std::size_t max_names = 255;
+  // Where a name was read. Peers' names (a key holder may invent them) may fill the table only
+  // up to max_names - kept_for_kernel: the names this node's own kernel uses always fit.
+  enum class Origin { kernel, peer };
+  static constexpr std::size_t kept_for_kernel = 64;
 
   HelperName() = default;
-  // Longer names are cut to max_length. Empty once the table of names is full (see intern).
+  // A name from this node's kernel. Longer names are cut to max_length. Empty once the table
+  // of names is full (see intern).
   explicit HelperName(std::string_view name);
-  // Nothing when the name is new and the table already holds max_names names.
-  static std::optional<HelperName> intern(std::string_view name);
+  // Nothing when the name is new and the table has no room left for its origin; counted.
+  static std::optional<HelperName> intern(std::string_view name, Origin origin = Origin::kernel);
+  // New names refused since the process started (kernel, peer).
+  static std::uint64_t refused(Origin origin);
 
   std::string_view view() const;
   bool empty() const { return index_ == 0; }

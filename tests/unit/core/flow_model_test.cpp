@@ -256,11 +256,21 @@ TEST(HelperName, OneByteIndexIntoNamesThatNeverMove) {
   EXPECT_TRUE(HelperName().empty());
   EXPECT_TRUE(HelperName("").empty());
   EXPECT_EQ(HelperName(std::string_view("tftp\0junk", 9)).view(), "tftp");
-  // The table is bounded: a peer cannot make it grow without limit.
+  // The table is bounded, and peers' names (a key holder may invent them) stop short of its
+  // end: the names this node's own kernel uses still fit. Refusals are counted.
+  std::size_t from_peers = 0;
+  for (int i = 0; i < 400; ++i) {
+    from_peers += HelperName::intern("p" + std::to_string(i), HelperName::Origin::peer).has_value();
+  }
+  EXPECT_LE(from_peers, HelperName::max_names - HelperName::kept_for_kernel);
+  EXPECT_GE(HelperName::refused(HelperName::Origin::peer), 400 - from_peers);
+  EXPECT_EQ(HelperName::refused(HelperName::Origin::kernel), 0u);
+  EXPECT_TRUE(HelperName::intern("kernel-one").has_value()) << "room kept for the kernel";
   std::size_t added = 0;
   for (int i = 0; i < 400; ++i) added += HelperName::intern("h" + std::to_string(i)).has_value();
   EXPECT_LE(added, HelperName::max_names);
   EXPECT_FALSE(HelperName::intern("one-too-many").has_value());
+  EXPECT_GT(HelperName::refused(HelperName::Origin::kernel), 0u);
   EXPECT_EQ(ftp.view(), "ftp") << "earlier names stay";
 }
 
