@@ -148,6 +148,8 @@ std::string render_stats(const StatsView& v, bool json) {
                {"peer_flows_refused", c.peer_flows_refused},
                {"peer_expectations_refused", c.peer_expectations_refused},
                {"peer_slots_reused", c.peer_slots_reused},
+               {"early_bytes", c.early_bytes},
+               {"early_refused", c.early_refused},
                {"messages_undecodable", c.decode_errors}};
   nlohmann::json drops;
   for (std::size_t i = 0; i < drop_reason_count; ++i) {

@@ -55,6 +55,8 @@ struct Config {
   // (flows: as many; expectations: a sixteenth of it, at least 1024).
   std::size_t max_peer_flows = 0;
   std::size_t max_peer_expectations = 0;
+  // Bytes of stream packets held ahead of gaps, every peer together.
+  std::size_t max_early_bytes = std::size_t{32} << 20;
 
   // [cache]
   CacheMode cache_mode = CacheMode::external;

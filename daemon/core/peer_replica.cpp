@@ -15,7 +15,8 @@ PeerReplica::PeerReplica(std::uint32_t node_id, const ReceiverConfig& config,
       counters_(counters),
       observer_(observer),
       remembered_(remembered),
-      replay_(config.replay_window) {
+      replay_(config.replay_window),
+      pending_(counters, config.max_early_bytes) {
   // The takeover hold finds a reply-direction packet's flow by its reply tuple.
   table_.index_replies();
 }
@@ -105,7 +106,7 @@ void PeerReplica::on_stream_packet(const ReceivedPacket& packet, TimePoint now) 
   if (next_expected_ == 0) first_contact();
   last_active_claim_ = now;  // only an active node sends stream packets
   last_seen_ = std::max(last_seen_, s);
-  if (s < next_expected_ || pending_.count(s) != 0) {
+  if (s < next_expected_ || pending_.contains(s)) {
     counters_.stream_duplicates += 1;
     // Our ack was probably lost: repeat it soon so the sender stops resending.
     if (!ack_pending_) ack_due_at_ = now + config_.ack_delay;
@@ -123,7 +124,7 @@ void PeerReplica::on_stream_packet(const ReceivedPacket& packet, TimePoint now) 
     // A bulk replaces the sender's whole table: whatever we miss before it no longer
     // matters. Join the stream here rather than wait for (or give up on) the gap.
     counters_.gaps_skipped_for_bulk += 1;
-    while (!pending_.empty() && pending_.begin()->first < s) pending_.erase(pending_.begin());
+    pending_.drop_below(s);
     next_expected_ = s;
     gap_since_.reset();
     apply(packet, now);
@@ -137,15 +138,15 @@ void PeerReplica::on_stream_packet(const ReceivedPacket& packet, TimePoint now) 
     note_gap(now);  // beyond what we hold; the next heartbeat tells whether it is repairable
     return;
   }
-  pending_.emplace(s, std::string(packet.bytes));
+  pending_.keep(s, packet.bytes);  // without room, the nack asks for it again later
   note_gap(now);
 }
 
 void PeerReplica::advance(TimePoint now) {
-  while (!pending_.empty() && pending_.begin()->first <= next_expected_) {
-    auto node = pending_.extract(pending_.begin());
-    if (node.key() == next_expected_) {
-      apply_early(node.mapped(), now);
+  while (!pending_.empty() && pending_.first() <= next_expected_) {
+    const auto [seq, bytes] = pending_.take_first();
+    if (seq == next_expected_) {
+      apply_early(bytes, now);
       ++next_expected_;
       ++since_ack_;
     }
@@ -169,8 +170,7 @@ void PeerReplica::note_gap(TimePoint now) {
 void PeerReplica::skip_to(std::uint64_t stream_seq, TimePoint now) {
   // What we miss is no longer in the sender's window: take what we can and ask for a bulk.
   counters_.gaps_unrepairable += 1;
-  while (!pending_.empty() && pending_.begin()->first < stream_seq)
-    pending_.erase(pending_.begin());
+  pending_.drop_below(stream_seq);
   next_expected_ = std::max(next_expected_, stream_seq);
   in_bulk_ = false;
   complete_ = false;

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/early_packets.hpp"
 #include "core/packet_parts.hpp"
 #include "core/peer_flow_observer.hpp"
 #include "core/peer_marks.hpp"
@@ -40,6 +41,8 @@ struct ReceiverConfig {
   // word, or a key holder's, is not a licence to grow without limit.
   std::size_t max_flows = std::size_t{1} << 22;
   std::size_t max_expectations = std::size_t{1} << 16;
+  // Bytes of stream packets held ahead of gaps, every peer together.
+  std::size_t max_early_bytes = std::size_t{32} << 20;
 };
 
 // Everything this node knows about one remote node: whether it is alive and in which role,
@@ -59,7 +62,7 @@ class PeerReplica {
   void on_heartbeat(const v1::Heartbeat& hb, TimePoint now);
   // Whether stream packet `stream_seq` would be news: neither applied nor held early.
   bool lacks_stream_packet(std::uint64_t stream_seq) const {
-    return (next_expected_ == 0 || stream_seq >= next_expected_) && pending_.count(stream_seq) == 0;
+    return (next_expected_ == 0 || stream_seq >= next_expected_) && !pending_.contains(stream_seq);
   }
   // Applies the packet if it is the next one; keeps a copy if it is early.
   void on_stream_packet(const ReceivedPacket& packet, TimePoint now);
@@ -138,7 +141,7 @@ class PeerReplica {
   std::uint64_t next_expected_ = 0;  // 0 until first contact with this boot
   std::uint64_t last_seen_ = 0;      // highest stream seq known to exist (packets, heartbeats)
   std::uint64_t window_start_seen_ = 0;
-  std::map<std::uint64_t, std::string> pending_;  // early packets' bytes
+  EarlyPackets pending_;
   std::optional<TimePoint> gap_since_;
   TimePoint nack_due_{};
   bool ack_pending_ = false;

@@ -80,7 +80,11 @@ struct SyncCounters {
   // the copy is then incomplete and the node not ready.
   std::uint64_t peer_flows_refused = 0;
   std::uint64_t peer_expectations_refused = 0;
-  std::uint64_t peer_slots_reused = 0;  // a silent peer with an empty copy gave its slot up
+  std::uint64_t peer_slots_reused = 0;
+  // Stream packets held ahead of a gap, all peers together: a level (bytes now), and the
+  // packets not kept because the budget (sync.max_early_bytes) was spent.
+  std::uint64_t early_bytes = 0;
+  std::uint64_t early_refused = 0;  // a silent peer with an empty copy gave its slot up
 
   void drop(DropReason r) { dropped[static_cast<std::size_t>(r)] += 1; }
   std::uint64_t dropped_for(DropReason r) const { return dropped[static_cast<std::size_t>(r)]; }

@@ -152,6 +152,9 @@ void MetricsExporter::build(const std::string& version) {
           "New flows a peer's copy had no room for (sync.max_peer_flows)");
   counter("ctsync_peer_expectations_refused_total",
           "New expectations a peer's copy had no room for (sync.max_peer_expectations)");
+  gauge("ctsync_early_bytes", "Bytes of stream packets held ahead of gaps, all peers together");
+  counter("ctsync_early_refused_total",
+          "Stream packets not held ahead of a gap: the budget (sync.max_early_bytes) was spent");
   counter("ctsync_peer_slots_reused_total",
           "Peer slots given to a new node by a silent peer with an empty copy");
   for (const char* o : {"kernel", "peer"}) {
@@ -279,6 +282,8 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_peer_flows_refused_total", ""), s.sync.peer_flows_refused);
   set(counter("ctsync_peer_expectations_refused_total", ""), s.sync.peer_expectations_refused);
   set(counter("ctsync_peer_slots_reused_total", ""), s.sync.peer_slots_reused);
+  gauge("ctsync_early_bytes", "").Set(static_cast<double>(s.sync.early_bytes));
+  set(counter("ctsync_early_refused_total", ""), s.sync.early_refused);
   set(counter("ctsync_helper_names_refused_total", "", {{"origin", "kernel"}}),
       s.helper_names_refused_kernel);
   set(counter("ctsync_helper_names_refused_total", "", {{"origin", "peer"}}),
