@@ -49,7 +49,11 @@ int drain(mnl_socket* nl, const std::string& dir, const std::string& prefix) {
 
 int dump(const std::string& dir, const std::string& prefix, std::uint16_t type) {
   mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
-  if (nl == nullptr || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return -1;
+  if (nl == nullptr) return -1;
+  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    mnl_socket_close(nl);
+    return -1;
+  }
   std::vector<char> buf(1 << 16);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = type;
@@ -58,7 +62,10 @@ int dump(const std::string& dir, const std::string& prefix, std::uint16_t type) 
   auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
   nfg->nfgen_family = AF_UNSPEC;
   nfg->version = NFNETLINK_V0;
-  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return -1;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+    mnl_socket_close(nl);
+    return -1;
+  }
   int saved = 0;
   for (;;) {
     const ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
@@ -107,6 +114,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   mnl_socket* events = mnl_socket_open(NETLINK_NETFILTER);
+  struct Closer {
+    mnl_socket* s;
+    ~Closer() {
+      if (s != nullptr) mnl_socket_close(s);
+    }
+  } closer{events};
   const unsigned groups = NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE |
                           NF_NETLINK_CONNTRACK_DESTROY | NF_NETLINK_CONNTRACK_EXP_NEW |
                           NF_NETLINK_CONNTRACK_EXP_DESTROY;
