@@ -22,7 +22,7 @@
 #include "bench_daemons.hpp"
 #include "bench_flows.hpp"
 #include "kernel/conntrack_events.hpp"
-#include "kernel/conntrack_writer.hpp"
+#include "kernel_writer.hpp"
 #include "pair_topology.hpp"
 #include "session_pool.hpp"
 
@@ -48,10 +48,7 @@ std::uint64_t tx_bytes(const test::Namespace& ns) {
   return std::stoull(ns.output("cat /sys/class/net/sync/statistics/tx_bytes"));
 }
 
-ConntrackWriter writer_in(const test::Namespace& ns) {
-  test::EnterNamespace in(ns);
-  return std::move(*ConntrackWriter::open({}));
-}
+using test::writer_in;
 
 // CTSYNC_BENCH_PROFILE=DIR records one phase with perf into DIR/NAME.data: one process, or
 // the whole host when `pid` is 0. CTSYNC_BENCH_EVENT picks another event than cpu-clock

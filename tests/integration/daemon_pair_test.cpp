@@ -11,7 +11,7 @@
 #include "flow_compare.hpp"
 #include "flow_factory.hpp"
 #include "kernel/conntrack_dump.hpp"
-#include "kernel/conntrack_writer.hpp"
+#include "kernel_writer.hpp"
 #include "pair_topology.hpp"
 #include "routed_topology.hpp"
 
@@ -25,12 +25,7 @@ using test::kernel_flows;
 using test::PairOptions;
 using test::PairTopology;
 
-ConntrackWriter writer_in(const test::Namespace& ns) {
-  test::EnterNamespace in(ns);
-  auto w = ConntrackWriter::open({});
-  if (!w) throw std::runtime_error(w.error().message);
-  return std::move(*w);
-}
+using test::writer_in;
 
 nlohmann::json external_of(const PairTopology& t, int node) {
   const auto out = t.ctl_output(node, "flows --external --json");

@@ -16,10 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 using test::PairTopology;
 
-std::size_t external_count(const PairTopology& t, int node) {
-  return nlohmann::json::parse(t.ctl_output(node, "flows --external --json")).size();
-}
-
 // Node 1's configuration with `lines` added to its [filter] table.
 void write_filter(const PairTopology& t, const std::string& lines) {
   t.write_config(1);
@@ -51,8 +47,8 @@ TEST(FilterReload, AcceptProtocolsKeepsOutTheRestUntilAReloadDropsIt) {
     std::vector<WriteResult> r;
     ASSERT_TRUE(w->upsert(flows, r).ok());
   }
-  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == tcp; }, 10000ms))
-      << external_count(t, 2) << " of " << tcp;
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == tcp; }, 10000ms))
+      << t.external_count(2) << " of " << tcp;
   for (const auto& f : nlohmann::json::parse(t.ctl_output(2, "flows --external --json"))) {
     EXPECT_EQ(f["protocol"], "tcp") << f.dump();
   }
@@ -63,8 +59,8 @@ TEST(FilterReload, AcceptProtocolsKeepsOutTheRestUntilAReloadDropsIt) {
       [&] { return t.d1.log().find("reloaded:") != std::string::npos; }, 10000ms))
       << t.d1.log();
   ASSERT_EQ(t.ctl(1, "resync"), 0);
-  EXPECT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == flows.size(); }, 10000ms))
-      << external_count(t, 2) << " of " << flows.size();
+  EXPECT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == flows.size(); }, 10000ms))
+      << t.external_count(2) << " of " << flows.size();
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include "core/packet_parts.hpp"
 #include "ctsync/v1/sync.pb.h"
 #include "flow_factory.hpp"
-#include "kernel/conntrack_writer.hpp"
+#include "kernel_writer.hpp"
 #include "net/datagram_sealer.hpp"
 #include "pair_topology.hpp"
 #include "routed_topology.hpp"
@@ -24,16 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::PairTopology;
 
-ConntrackWriter writer_in(const test::Namespace& ns) {
-  test::EnterNamespace in(ns);
-  auto w = ConntrackWriter::open({});
-  if (!w) throw std::runtime_error(w.error().message);
-  return std::move(*w);
-}
-
-std::size_t external_count(const PairTopology& t, int node) {
-  return nlohmann::json::parse(t.ctl_output(node, "flows --external --json")).size();
-}
+using test::writer_in;
 
 nlohmann::json dropped(const PairTopology& t, int node) {
   return nlohmann::json::parse(t.ctl_output(node, "stats --json"))["dropped"];
@@ -139,12 +130,12 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   const auto flows = test::kernel_valid_flows(200, 41);
   std::vector<WriteResult> r;
   ASSERT_TRUE(w.upsert(flows, r).ok());
-  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 200; }, 10000ms));
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == 200; }, 10000ms));
   std::vector<FlowKey> gone;
   for (std::size_t i = 0; i < 100; ++i) gone.push_back(flows[i].key);
   std::vector<int> errors;
   ASSERT_TRUE(w.remove(gone, errors).ok());
-  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 100; }, 10000ms));
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == 100; }, 10000ms));
   atk.capture();
   ASSERT_GT(atk.captured.size(), before_fw2_started + 5)
       << "the attacker must have heard the stream";
@@ -203,7 +194,7 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   EXPECT_EQ(grew("duplicate") + grew("stale"), from_fw1);
   EXPECT_GE(grew("stale"), before_fw2_started);
   EXPECT_EQ(grew("replay"), 0u) << "every one of them is from fw1's current boot";
-  EXPECT_EQ(external_count(t, 2), 100u) << "no deleted flow came back";
+  EXPECT_EQ(t.external_count(2), 100u) << "no deleted flow came back";
   const auto fw2_peers = nlohmann::json::parse(t.ctl_output(2, "status --json"))["peers"];
   ASSERT_EQ(fw2_peers.size(), 1u);
   EXPECT_EQ(fw2_peers[0]["role"], "active")
@@ -228,7 +219,7 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(w.upsert(more, r).ok());
   const bool caught_up =
-      PairTopology::wait_for([&] { return external_count(t, 2) == 200; }, 10000ms);
+      PairTopology::wait_for([&] { return t.external_count(2) == 200; }, 10000ms);
   const double lag = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_until(flood_start + 3s);
   flooding = false;
@@ -243,7 +234,7 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   ASSERT_EQ(t.d1.kill(SIGTERM), 0);
   t.start_daemon(1);
   ASSERT_TRUE(PairTopology::wait_for(
-      [&] { return t.ctl(2, "ready") == 0 && external_count(t, 2) == 200; }, 10000ms));
+      [&] { return t.ctl(2, "ready") == 0 && t.external_count(2) == 200; }, 10000ms));
   const auto before_replay = dropped(t, 2);
   for (const auto& d : atk.captured) atk.send(d);
   EXPECT_TRUE(PairTopology::wait_for(
@@ -256,7 +247,7 @@ TEST(HostileNetwork, NothingForgedReplayedOrBrokenChangesAnyTable) {
   EXPECT_EQ(grew_since_restart("replay"), from_fw1) << "fw1's datagrams from its earlier boot";
   EXPECT_EQ(grew_since_restart("own"), from_fw2);
   EXPECT_EQ(dropped_since(before_replay), atk.captured.size()) << "nothing else was dropped";
-  EXPECT_EQ(external_count(t, 2), 200u);
+  EXPECT_EQ(t.external_count(2), 200u);
   EXPECT_EQ(test_flows_in_fw2_kernel(), 0u) << "the backup's kernel was never touched";
   EXPECT_TRUE(t.d1.running() && t.d2.running());
 }
@@ -276,7 +267,7 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
   const auto flows = test::kernel_valid_flows(7, 43);
   std::vector<WriteResult> r;
   ASSERT_TRUE(w.upsert(flows, r).ok());
-  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 7; }, 10000ms));
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == 7; }, 10000ms));
   atk.capture();
   auto fw1_only = [&](std::size_t from) {
     std::vector<std::string> out;
@@ -290,7 +281,7 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
   for (std::size_t i = 0; i < 6; ++i) closed.push_back(flows[i].key);
   std::vector<int> errors;
   ASSERT_TRUE(w.remove(closed, errors).ok());
-  ASSERT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 1; }, 10000ms));
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == 1; }, 10000ms));
   std::this_thread::sleep_for(300ms);  // heartbeats: the tail the backup hears last
   atk.capture();
   const std::vector<std::string> tail = fw1_only(atk.captured.size() - 6);
@@ -315,7 +306,7 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
         [&] { return dropped(t, 2)["replay"].get<std::uint64_t>() - before >= recording.size(); },
         10000ms);
     EXPECT_TRUE(counted) << dropped(t, 2).dump();
-    EXPECT_EQ(external_count(t, 2), 0u) << "nothing of the recording reached fw2's copy";
+    EXPECT_EQ(t.external_count(2), 0u) << "nothing of the recording reached fw2's copy";
   };
   restart_fw2();
   replay_refused(while_open);
@@ -325,8 +316,8 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
   // fw1 speaks again: followed, its table complete, the closed flows still closed.
   t.fw2.must("nft delete table inet silence");
   ASSERT_TRUE(PairTopology::wait_for(
-      [&] { return t.ctl(2, "ready") == 0 && external_count(t, 2) == 1; }, 10000ms))
-      << external_count(t, 2);
+      [&] { return t.ctl(2, "ready") == 0 && t.external_count(2) == 1; }, 10000ms))
+      << t.external_count(2);
 
   // The control: a backup that forgot its peers at the restart takes the recording as news.
   silence_fw1();
@@ -334,8 +325,8 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
   std::filesystem::remove(t.dir + "/state2/peers");
   t.start_daemon(2);
   for (const auto& d : while_open) atk.send(d);
-  EXPECT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == 7; }, 10000ms))
-      << "without the memory the six closed flows come back: " << external_count(t, 2);
+  EXPECT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == 7; }, 10000ms))
+      << "without the memory the six closed flows come back: " << t.external_count(2);
 }
 
 }  // namespace

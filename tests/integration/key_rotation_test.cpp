@@ -24,10 +24,6 @@ using test::PairTopology;
 nlohmann::json stats(const PairTopology& t, int node) {
   return nlohmann::json::parse(t.ctl_output(node, "stats --json"));
 }
-std::size_t external_count(const PairTopology& t, int node) {
-  return nlohmann::json::parse(t.ctl_output(node, "flows --external --json")).size();
-}
-
 // Node `node`'s configuration with its keys (and send key) replaced.
 void write_keys(const PairTopology& t, int node, const std::string& keys, int send_id) {
   t.write_config(node);
@@ -108,8 +104,8 @@ TEST(KeyRotation, BySighupWithoutARefusedOrLostDatagram) {
   writer.join();
 
   ASSERT_GT(written.load(), 0u);
-  EXPECT_TRUE(PairTopology::wait_for([&] { return external_count(t, 2) == written; }, 10000ms))
-      << external_count(t, 2) << " of " << written;
+  EXPECT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == written; }, 10000ms))
+      << t.external_count(2) << " of " << written;
   for (int node : {1, 2}) {
     const auto s = stats(t, node);
     EXPECT_EQ(s["dropped"]["unknown_key"], 0) << "node " << node << ": " << s.dump();

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "flow_factory.hpp"
-#include "kernel/conntrack_writer.hpp"
+#include "kernel_writer.hpp"
 #include "pair_topology.hpp"
 #include "routed_topology.hpp"
 #include "session_pool.hpp"
@@ -21,12 +21,7 @@ using namespace std::chrono_literals;
 using test::PairOptions;
 using test::PairTopology;
 
-ConntrackWriter writer_in(const test::Namespace& ns) {
-  test::EnterNamespace in(ns);
-  auto w = ConntrackWriter::open({});
-  if (!w) throw std::runtime_error(w.error().message);
-  return std::move(*w);
-}
+using test::writer_in;
 
 double value(const PairTopology& t, int node, const std::string& series) {
   return PairTopology::metric(t.scrape(node), series);

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "flow_factory.hpp"
-#include "kernel/conntrack_writer.hpp"
+#include "kernel_writer.hpp"
 #include "pair_topology.hpp"
 
 namespace ctsync {
@@ -18,12 +18,7 @@ using namespace std::chrono_literals;
 using test::PairOptions;
 using test::PairTopology;
 
-ConntrackWriter writer_in(const test::Namespace& ns) {
-  test::EnterNamespace in(ns);
-  auto w = ConntrackWriter::open({});
-  if (!w) throw std::runtime_error(w.error().message);
-  return std::move(*w);
-}
+using test::writer_in;
 
 nlohmann::json status(const PairTopology& t, int node) {
   auto j = nlohmann::json::parse(t.ctl_output(node, "status --json"), nullptr, false);

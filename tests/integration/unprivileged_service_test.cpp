@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flow_factory.hpp"
-#include "kernel/conntrack_writer.hpp"
+#include "kernel_writer.hpp"
 #include "pair_topology.hpp"
 
 namespace ctsync {
@@ -64,17 +64,11 @@ TEST(UnprivilegedService, APairWithOnlyCapNetAdminReplicatesAndCommits) {
   ASSERT_TRUE(PairTopology::wait_for([&] { return t.ctl(2, "ready") == 0; }, 10000ms));
   constexpr std::size_t flows = 300;
   {
-    test::EnterNamespace in(t.fw1);
-    auto w = ConntrackWriter::open({});
-    ASSERT_TRUE(w.ok()) << w.error().message;
+    ConntrackWriter w = test::writer_in(t.fw1);
     std::vector<WriteResult> r;
-    ASSERT_TRUE(w->upsert(test::kernel_valid_flows(flows, 4100, 1), r).ok());
+    ASSERT_TRUE(w.upsert(test::kernel_valid_flows(flows, 4100, 1), r).ok());
   }
-  ASSERT_TRUE(PairTopology::wait_for(
-      [&] {
-        return nlohmann::json::parse(t.ctl_output(2, "flows --external --json")).size() >= flows;
-      },
-      10000ms))
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) >= flows; }, 10000ms))
       << t.d2.log();
 
   // The takeover: the backup writes the copy into its kernel through ctnetlink.

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -238,6 +239,11 @@ class PairTopology {
     const Namespace& ns = node == 1 ? fw1 : fw2;
     return sh_output(
         ns.exec(std::string(CTSYNCCTL_PATH) + " -s " + socket_path(node) + " " + args + " 2>&1"));
+  }
+
+  // Flows in fw`node`'s copies of its peers' tables, as `ctsyncctl flows --external` lists them.
+  std::size_t external_count(int node) const {
+    return nlohmann::json::parse(ctl_output(node, "flows --external --json")).size();
   }
 
   // Waits until `pred` holds, polling every `every`; false after `timeout`.
