@@ -150,6 +150,9 @@ std::string render_stats(const StatsView& v, bool json) {
                {"peer_slots_reused", c.peer_slots_reused},
                {"early_bytes", c.early_bytes},
                {"early_refused", c.early_refused},
+               {"stream_before_bound_bulk", c.stream_before_bound_bulk},
+               {"legacy_sealed_sent", c.legacy_sealed_sent},
+               {"legacy_sealed_received", c.legacy_sealed_received},
                {"messages_undecodable", c.decode_errors}};
   nlohmann::json drops;
   for (std::size_t i = 0; i < drop_reason_count; ++i) {

@@ -57,6 +57,9 @@ struct Config {
   std::size_t max_peer_expectations = 0;
   // Bytes of stream packets held ahead of gaps, every peer together.
   std::size_t max_early_bytes = std::size_t{32} << 20;
+  // Open datagrams sealed with the pre-shared key itself, and seal that way while a peer of
+  // a release before 0.2.0 is up; off once every node runs 0.2.0 or later.
+  bool legacy_sealing = true;
 
   // [cache]
   CacheMode cache_mode = CacheMode::external;

@@ -64,6 +64,22 @@ void PeerReplica::heard(TimePoint now) {
   last_heard_ = now;
 }
 
+void PeerReplica::note_features(std::uint32_t features) {
+  features_ = features;
+  if (awaiting_bound_bulk()) want_resync(TimePoint{});
+}
+
+bool PeerReplica::awaiting_bound_bulk() const {
+  return config_.require_bound_bulks && (features_ & v1::FEATURE_BOUND_BULKS) != 0 && !bound_;
+}
+
+bool PeerReplica::names_this_boot(const v1::BulkBegin& begin) const {
+  for (const auto& r : begin.requested_by()) {
+    if (r.node_id() == config_.own_node_id && r.boot_id() == config_.own_boot_id) return true;
+  }
+  return false;
+}
+
 void PeerReplica::want_resync(TimePoint /*now*/) {
   if (need_resync_) return;
   need_resync_ = true;
@@ -281,6 +297,14 @@ void PeerReplica::apply_early(const std::string& bytes, TimePoint now) {
 
 void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
   const v1::Packet& p = packet.control;
+  if (awaiting_bound_bulk()) {
+    // Nothing a recording could hold may count here: neither its flows nor its bulks.
+    if (!p.has_bulk_begin() || !names_this_boot(p.bulk_begin())) {
+      counters_.stream_before_bound_bulk += 1;
+      return;
+    }
+    bound_ = true;
+  }
   if (p.has_bulk_begin()) {
     counters_.received.add(MessageType::bulk_begin, p.bulk_begin().ByteSizeLong());
     in_bulk_ = true;

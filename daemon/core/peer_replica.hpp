@@ -43,6 +43,12 @@ struct ReceiverConfig {
   std::size_t max_expectations = std::size_t{1} << 16;
   // Bytes of stream packets held ahead of gaps, every peer together.
   std::size_t max_early_bytes = std::size_t{32} << 20;
+  // This node, as a bulk made for it names it (BulkBegin.requested_by). With
+  // require_bound_bulks, a peer that says it names requesters is followed only from a bulk
+  // made for this boot: its stream from before may be a recording (docs/security.md).
+  std::uint32_t own_node_id = 0;
+  std::uint64_t own_boot_id = 0;
+  bool require_bound_bulks = true;
 };
 
 // Everything this node knows about one remote node: whether it is alive and in which role,
@@ -59,6 +65,12 @@ class PeerReplica {
   ReplayWindow::Verdict check_datagram(std::uint64_t seq) { return replay_.check_and_mark(seq); }
 
   void heard(TimePoint now);
+  // Packet.features of the newest datagram accepted from the peer.
+  void note_features(std::uint32_t features);
+  std::uint32_t features() const { return features_; }
+  // The peer names requesters in its bulks and none has named this boot of ours yet: until
+  // one does, its stream is passed over and its table asked for.
+  bool awaiting_bound_bulk() const;
   void on_heartbeat(const v1::Heartbeat& hb, TimePoint now);
   // Whether stream packet `stream_seq` would be news: neither applied nor held early.
   bool lacks_stream_packet(std::uint64_t stream_seq) const {
@@ -115,6 +127,7 @@ class PeerReplica {
   void reset_stream();
   void first_contact();
   void apply(const ReceivedPacket& p, TimePoint now);
+  bool names_this_boot(const v1::BulkBegin& begin) const;
   void apply_early(const std::string& bytes, TimePoint now);  // one kept in pending_
   void advance(TimePoint now);
   void note_gap(TimePoint now);
@@ -128,6 +141,10 @@ class PeerReplica {
   PeerFlowObserver* observer_;
 
   std::optional<PeerMark> remembered_;
+  std::uint32_t features_ = 0;
+  // A bulk from this peer has named this boot of ours: what follows it is no recording. Kept
+  // across the peer's restarts: a boot newer than one heard live is newer than any recording.
+  bool bound_ = false;
   bool full_ = false;
   std::uint64_t boot_id_ = 0;
   bool heard_ = false;

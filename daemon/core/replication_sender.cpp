@@ -29,6 +29,7 @@ void ReplicationSender::set_replicating(bool on) {
     expectations_queued_.clear();
     bulk_.reset();
     bulk_again_ = false;
+    next_requesters_.clear();
   }
 }
 
@@ -52,12 +53,18 @@ void ReplicationSender::before_erase(std::size_t pos) {
   }
 }
 
-void ReplicationSender::request_bulk(bool even_if_not_replicating) {
+void ReplicationSender::request_bulk(bool even_if_not_replicating,
+                                     std::optional<Requester> requester) {
   handover_ = handover_ || even_if_not_replicating;
   if (!bulk_) {
     start_bulk();
   } else if (bulk_->begun) {
     bulk_again_ = true;  // the running bulk may already have passed flows a peer lacks
+  }
+  if (requester) {
+    // Named in the bulk not yet begun: one whose BulkBegin is out was not made for it.
+    auto& into = bulk_->begun ? next_requesters_ : bulk_->requesters;
+    into[requester->node_id] = requester->boot_id;
   }
 }
 
@@ -70,6 +77,8 @@ void ReplicationSender::start_bulk() {
     b.end = table_.size();
     for (const auto& [key, e] : expectations_) b.expectation_keys.push_back(key);
   }
+  b.requesters = std::move(next_requesters_);
+  next_requesters_.clear();
   bulk_ = std::move(b);
   counters_.bulks_started += 1;
 }
@@ -244,6 +253,14 @@ std::optional<std::string> ReplicationSender::build_body() {
     if (!bulk_->expectation_keys.empty()) {
       wire::put_varint_field(m, v1::BulkBegin::kExpectationCountFieldNumber,
                              bulk_->expectation_keys.size());
+    }
+    for (const auto& [node, boot] : bulk_->requesters) {
+      std::string r;
+      wire::put_varint_field(r, v1::BulkRequester::kNodeIdFieldNumber, node);
+      wire::put_varint_field(r, v1::BulkRequester::kBootIdFieldNumber, boot);
+      wire::put_tag(m, v1::BulkBegin::kRequestedByFieldNumber, wire::Type::bytes);
+      wire::put_varint(m, r.size());
+      m += r;
     }
     counters_.sent.add(MessageType::bulk_begin,
                        small_message(v1::Packet::kBulkBeginFieldNumber, m));

@@ -50,9 +50,16 @@ class ReplicationSender {
   // Expectations go out before anything else waiting: one announced just before a failover
   // is what lets its data connection in on the new active node.
   void expectation_changed(const ExpectationKey& key);
+  // A node whose resync request a bulk answers, named in its BulkBegin.
+  struct Requester {
+    std::uint32_t node_id = 0;
+    std::uint64_t boot_id = 0;
+  };
   // Sends the whole table (after the bulk in progress, if any). A node that does not replicate
-  // sends an empty table unless asked for a handover (see ResyncRequest).
-  void request_bulk(bool even_if_not_replicating = false);
+  // sends an empty table unless asked for a handover (see ResyncRequest). The requester, when
+  // given, is named in the bulk that answers it.
+  void request_bulk(bool even_if_not_replicating = false,
+                    std::optional<Requester> requester = std::nullopt);
   // Appends a digest of the table to the stream when the stream is otherwise idle.
   void request_digest() { digest_wanted_ = true; }
 
@@ -96,6 +103,7 @@ class ReplicationSender {
     std::vector<ExpectationKey> expectation_keys;  // sent after the flows, their masters
     std::size_t expectation_cursor = 0;
     std::uint64_t expectations_sent = 0;
+    std::map<std::uint32_t, std::uint64_t> requesters;  // node id -> boot id
     bool begun = false;
   };
   struct PeerAck {
@@ -126,6 +134,7 @@ class ReplicationSender {
   std::unordered_set<ExpectationKey, ExpectationKeyHash> expectations_queued_;
   std::optional<Bulk> bulk_;
   bool bulk_again_ = false;
+  std::map<std::uint32_t, std::uint64_t> next_requesters_;  // for the bulk after this one
   bool handover_ = false;
   bool digest_wanted_ = false;
   std::uint64_t next_bulk_id_ = 1;

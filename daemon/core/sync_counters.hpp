@@ -12,7 +12,7 @@ enum class DropReason : std::uint8_t {
   truncated,     // shorter than the clear header plus the authentication tag
   oversized,     // larger than any datagram a peer may send
   bad_magic,     // not a ctsyncd datagram
-  bad_version,   // a protocol version this build does not speak
+  bad_version,   // a sealing version this build does not speak (or 1, legacy sealing off)
   unknown_key,   // a key id we hold no key for
   auth_failed,   // did not open with the key: forged or corrupted
   malformed,     // opened, but is not a valid v1 Packet
@@ -80,11 +80,17 @@ struct SyncCounters {
   // the copy is then incomplete and the node not ready.
   std::uint64_t peer_flows_refused = 0;
   std::uint64_t peer_expectations_refused = 0;
-  std::uint64_t peer_slots_reused = 0;
+  std::uint64_t peer_slots_reused = 0;  // a silent peer with an empty copy gave its slot up
   // Stream packets held ahead of a gap, all peers together: a level (bytes now), and the
   // packets not kept because the budget (sync.max_early_bytes) was spent.
   std::uint64_t early_bytes = 0;
-  std::uint64_t early_refused = 0;  // a silent peer with an empty copy gave its slot up
+  std::uint64_t early_refused = 0;
+  // Stream packets passed over because the peer had not yet sent a bulk made for this boot
+  // of ours: before it, its stream may be a recording (docs/security.md).
+  std::uint64_t stream_before_bound_bulk = 0;
+  // Datagrams sealed with the pre-shared key itself, for and from releases before 0.2.0.
+  std::uint64_t legacy_sealed_sent = 0;
+  std::uint64_t legacy_sealed_received = 0;
 
   void drop(DropReason r) { dropped[static_cast<std::size_t>(r)] += 1; }
   std::uint64_t dropped_for(DropReason r) const { return dropped[static_cast<std::size_t>(r)]; }

@@ -14,10 +14,17 @@ SenderConfig sender_config(const EngineConfig& c) {
   s.max_body_bytes = c.max_packet_bytes > 300 ? c.max_packet_bytes - 80 : c.max_packet_bytes / 2;
   return s;
 }
+
+EngineConfig with_identity(EngineConfig c) {
+  c.receiver.own_node_id = c.node_id;
+  c.receiver.own_boot_id = c.boot_id;
+  c.receiver.require_bound_bulks = (c.features & v1::FEATURE_BOUND_BULKS) != 0;
+  return c;
+}
 }  // namespace
 
 SyncEngine::SyncEngine(EngineConfig config, PeerFlowObserver* observer, TimePoint now)
-    : config_(config),
+    : config_(with_identity(std::move(config))),
       observer_(observer),
       sender_(sender_config(config_), local_, local_expectations_, local_digest_, counters_),
       started_at_(now),
@@ -255,7 +262,10 @@ void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
       break;
   }
   const bool late = verdict == ReplayWindow::Verdict::late;
-  if (!late) peer->heard(now);
+  if (!late) {
+    peer->heard(now);
+    peer->note_features(p.features());
+  }
   if (!was_up_[p.node_id()]) {
     was_up_[p.node_id()] = true;
     sender_.peer_up(p.node_id(), now);
@@ -281,10 +291,14 @@ void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
     counters_.resync_requests_received += 1;
     const auto target = p.resync().target_node_id();
     if (target == 0 || target == config_.node_id) {
+      std::optional<ReplicationSender::Requester> requester;
+      if ((config_.features & v1::FEATURE_BOUND_BULKS) != 0) {
+        requester = ReplicationSender::Requester{p.node_id(), p.boot_id()};
+      }
       if (sender_.replicating()) {
-        sender_.request_bulk();
+        sender_.request_bulk(false, requester);
       } else if (p.resync().handover()) {
-        sender_.request_bulk(true);
+        sender_.request_bulk(true, requester);
       }
     }
   }
@@ -338,6 +352,7 @@ std::string SyncEngine::make_datagram(TimePoint now, const StreamPacket* stream,
   h.set_node_id(config_.node_id);
   h.set_boot_id(config_.boot_id);
   h.set_seq(next_seq_++);
+  h.set_features(config_.features);
   std::size_t budget = config_.max_packet_bytes - (stream ? stream->body->size() : 0);
   const auto fits = [&](std::size_t extra) { return h.ByteSizeLong() + extra + 16 <= budget; };
 
@@ -467,6 +482,12 @@ TimePoint SyncEngine::next_wakeup(TimePoint now) const {
   return std::max(t, now);
 }
 
+bool SyncEngine::legacy_peer_up(TimePoint now) const {
+  return std::any_of(peers_.begin(), peers_.end(), [&](const auto& kv) {
+    return (kv.second->features() & v1::FEATURE_DERIVED_SEALING) == 0 && peer_up(*kv.second, now);
+  });
+}
+
 bool SyncEngine::ready(TimePoint now) const {
   return readiness_reason(now).empty();
 }
@@ -483,7 +504,9 @@ std::string SyncEngine::readiness_reason(TimePoint now) const {
     }
     if (!p->in_sync(now)) {
       return "not in sync with active peer " + std::to_string(id) +
-             (p->complete() ? " (stream gap open)" : " (no complete bulk yet)");
+             (p->complete()                ? " (stream gap open)"
+              : p->awaiting_bound_bulk() ? " (waiting for a bulk made for this start)"
+                                         : " (no complete bulk yet)");
     }
   }
   if (!heard_active && now - started_at_ < config_.peer_timeout) {

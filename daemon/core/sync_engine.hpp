@@ -30,6 +30,8 @@ struct EngineConfig {
   // The newest datagram accepted from each peer before this node restarted (state directory).
   PeerMarks remembered_peers;
   std::size_t max_datagrams_per_poll = 64;  // kernel events get the loop between rounds
+  // Packet.features: what this node does. Tests clear it to stand for a release before 0.2.0.
+  std::uint32_t features = v1::FEATURE_DERIVED_SEALING | v1::FEATURE_BOUND_BULKS;
   SenderConfig sender;
   ReceiverConfig receiver;
 };
@@ -83,6 +85,9 @@ class SyncEngine {
   void poll(TimePoint now, std::vector<std::string>& out);
   // The latest time poll() must be called again.
   TimePoint next_wakeup(TimePoint now) const;
+
+  // A peer that reads only datagrams sealed with the pre-shared key itself is up.
+  bool legacy_peer_up(TimePoint now) const;
 
   bool ready(TimePoint now) const;
   std::string readiness_reason(TimePoint now) const;  // why not ready, for operators

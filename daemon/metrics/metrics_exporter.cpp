@@ -157,6 +157,13 @@ void MetricsExporter::build(const std::string& version) {
           "Stream packets not held ahead of a gap: the budget (sync.max_early_bytes) was spent");
   counter("ctsync_peer_slots_reused_total",
           "Peer slots given to a new node by a silent peer with an empty copy");
+  counter("ctsync_stream_before_bound_bulk_total",
+          "Stream packets passed over before the peer's first bulk made for this start");
+  for (const char* d : {"sent", "received"}) {
+    counter("ctsync_legacy_sealed_datagrams_total",
+            "Datagrams sealed with the pre-shared key itself, for or from releases before 0.2.0",
+            {{"direction", d}});
+  }
   for (const char* o : {"kernel", "peer"}) {
     counter("ctsync_helper_names_refused_total",
             "New conntrack helper names the table (255) had no room for, by origin",
@@ -282,6 +289,11 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_peer_flows_refused_total", ""), s.sync.peer_flows_refused);
   set(counter("ctsync_peer_expectations_refused_total", ""), s.sync.peer_expectations_refused);
   set(counter("ctsync_peer_slots_reused_total", ""), s.sync.peer_slots_reused);
+  set(counter("ctsync_stream_before_bound_bulk_total", ""), s.sync.stream_before_bound_bulk);
+  set(counter("ctsync_legacy_sealed_datagrams_total", "", {{"direction", "sent"}}),
+      s.sync.legacy_sealed_sent);
+  set(counter("ctsync_legacy_sealed_datagrams_total", "", {{"direction", "received"}}),
+      s.sync.legacy_sealed_received);
   gauge("ctsync_early_bytes", "").Set(static_cast<double>(s.sync.early_bytes));
   set(counter("ctsync_early_refused_total", ""), s.sync.early_refused);
   set(counter("ctsync_helper_names_refused_total", "", {{"origin", "kernel"}}),

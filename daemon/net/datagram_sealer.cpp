@@ -12,20 +12,21 @@ constexpr std::uint8_t magic0 = 'C';
 constexpr std::uint8_t magic1 = 'S';
 }  // namespace
 
-DatagramSealer::DatagramSealer(KeyRing keys, std::size_t max_datagram)
-    : keys_(std::move(keys)), max_datagram_(max_datagram) {
+DatagramSealer::DatagramSealer(KeyRing keys, std::size_t max_datagram, bool legacy)
+    : keys_(std::move(keys)), max_datagram_(max_datagram), legacy_(legacy) {
   static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == 24);
   static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == tag_size);
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-void DatagramSealer::seal(std::string_view plaintext, std::string& out) const {
-  const SecretKey* key = keys_.find(keys_.send_id());
+void DatagramSealer::seal(std::string_view plaintext, std::string& out, Sealing sealing) const {
+  if (!legacy_) sealing = Sealing::derived_key;
+  const SecretKey* key = keys_.find(keys_.send_id(), sealing);
   out.resize(header_size + plaintext.size() + tag_size);
   auto* p = reinterpret_cast<unsigned char*>(out.data());
   p[0] = magic0;
   p[1] = magic1;
-  p[2] = version;
+  p[2] = static_cast<std::uint8_t>(sealing);
   p[3] = keys_.send_id();
   randombytes_buf(p + 4, 24);
   unsigned long long clen = 0;
@@ -40,8 +41,11 @@ DatagramSealer::Opened DatagramSealer::open(std::string_view datagram, std::stri
   if (datagram.size() < overhead) return {DropReason::truncated};
   const auto* p = reinterpret_cast<const unsigned char*>(datagram.data());
   if (p[0] != magic0 || p[1] != magic1) return {DropReason::bad_magic};
-  if (p[2] != version) return {DropReason::bad_version};
-  const SecretKey* key = keys_.find(p[3]);
+  const auto sealing = static_cast<Sealing>(p[2]);
+  if (sealing != Sealing::derived_key && (sealing != Sealing::raw_key || !legacy_)) {
+    return {DropReason::bad_version};
+  }
+  const SecretKey* key = keys_.find(p[3], sealing);
   if (key == nullptr) return {DropReason::unknown_key};
   out.resize(datagram.size() - overhead);
   unsigned long long mlen = 0;
@@ -52,7 +56,7 @@ DatagramSealer::Opened DatagramSealer::open(std::string_view datagram, std::stri
     return {DropReason::auth_failed};
   }
   out.resize(mlen);
-  return {};
+  return {std::nullopt, sealing};
 }
 
 }  // namespace ctsync

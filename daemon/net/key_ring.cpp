@@ -16,20 +16,38 @@
 
 namespace ctsync {
 
-void KeyRing::SecureFree::operator()(SecretKey* key) const {
-  sodium_free(key);  // wipes the key before it unmaps it
+namespace {
+// crypto_kdf's context: eight bytes naming the protocol and the purpose. Subkey 1 of it seals
+// sync datagrams; another purpose takes another context, never this one.
+constexpr char sealing_context[crypto_kdf_CONTEXTBYTES + 1] = "ctsyncDG";
+constexpr std::uint64_t sealing_subkey = 1;
+static_assert(crypto_kdf_KEYBYTES == sizeof(SecretKey));
+}  // namespace
+
+SecretKey derive_sealing_key(const SecretKey& key) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  SecretKey out{};
+  crypto_kdf_derive_from_key(out.data(), out.size(), sealing_subkey, sealing_context, key.data());
+  return out;
+}
+
+void KeyRing::SecureFree::operator()(Keys* keys) const {
+  sodium_free(keys);  // wipes the keys before it unmaps them
 }
 
 void KeyRing::add(std::uint8_t id, const SecretKey& key) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  void* memory = sodium_malloc(sizeof(SecretKey));
+  void* memory = sodium_malloc(sizeof(Keys));
   if (memory == nullptr) throw std::bad_alloc();
-  SecureKey slot(new (memory) SecretKey(key));
+  SecureKey slot(new (memory) Keys{key, {}});
+  // Derived in place: no copy of the derived key outside the secure allocation.
+  crypto_kdf_derive_from_key(slot->derived.data(), slot->derived.size(), sealing_subkey,
+                             sealing_context, key.data());
   keys_[id] = std::move(slot);
 }
 
 KeyRing::KeyRing(const KeyRing& other) : send_id_(other.send_id_) {
-  for (const auto& [id, key] : other.keys_) add(id, *key);
+  for (const auto& [id, keys] : other.keys_) add(id, keys->raw);
 }
 
 KeyRing& KeyRing::operator=(const KeyRing& other) {
@@ -46,9 +64,10 @@ Result<void> KeyRing::set_send_id(std::uint8_t id) {
   return {};
 }
 
-const SecretKey* KeyRing::find(std::uint8_t id) const {
+const SecretKey* KeyRing::find(std::uint8_t id, Sealing sealing) const {
   auto it = keys_.find(id);
-  return it == keys_.end() ? nullptr : it->second.get();
+  if (it == keys_.end()) return nullptr;
+  return sealing == Sealing::raw_key ? &it->second->raw : &it->second->derived;
 }
 
 std::size_t distinct_byte_values(const SecretKey& key) {

@@ -36,7 +36,9 @@ void ReplicationLink::service() {
   const TimePoint now = Clock::now();
   out_.clear();
   engine_.poll(now, out_);
-  transport_.send(out_);
+  // One datagram serves every peer (multicast): while a peer that reads only the pre-shared
+  // key's sealing is up, everything goes out that way.
+  transport_.send(out_, engine_.legacy_peer_up(now) ? Sealing::raw_key : Sealing::derived_key);
   const TimePoint next = engine_.next_wakeup(Clock::now());
   if (next <= Clock::now()) {
     kick();  // more to send (the engine sends in bounded rounds)

@@ -201,15 +201,18 @@ void SyncTransport::deliver(std::string_view datagram) {
     counters_.datagram_bytes_received += datagram.size();
     counters_.drop(*opened.dropped);
   } else {
+    if (opened.sealing == Sealing::raw_key) counters_.legacy_sealed_received += 1;
     handler_(plaintext_);
   }
 }
 
-void SyncTransport::send(const std::vector<std::string>& plaintexts) {
+void SyncTransport::send(const std::vector<std::string>& plaintexts, Sealing sealing) {
+  if (!sealer_.legacy()) sealing = Sealing::derived_key;
+  if (sealing == Sealing::raw_key) counters_.legacy_sealed_sent += plaintexts.size();
   batch_.clear();
   sizes_.clear();
   for (const auto& p : plaintexts) {
-    sealer_.seal(p, sealed_);
+    sealer_.seal(p, sealed_, sealing);
     batch_ += sealed_;
     sizes_.push_back(sealed_.size());
   }

@@ -49,8 +49,9 @@ class SyncTransport {
 
   void start(Handler handler);
   // Seals and sends datagrams; runs of equal size go to the kernel together (UDP GSO), dozens per
-  // system call, where the kernel allows it.
-  void send(const std::vector<std::string>& plaintexts);
+  // system call, where the kernel allows it. `sealing` raw_key only while a peer of a release
+  // before 0.2.0 is up, and never when the sealer's legacy sealing is off.
+  void send(const std::vector<std::string>& plaintexts, Sealing sealing = Sealing::derived_key);
   void close();
 
   // The largest Packet that fits one datagram on this link.

@@ -119,7 +119,7 @@ Result<void> Daemon::open() {
 
   auto keys = load_keys(config_);
   if (!keys) return keys.error();
-  sealer_ = std::make_unique<DatagramSealer>(std::move(*keys), config_.mtu);
+  sealer_ = std::make_unique<DatagramSealer>(std::move(*keys), config_.mtu, config_.legacy_sealing);
 
   TransportConfig tc;
   tc.interface = config_.interface;

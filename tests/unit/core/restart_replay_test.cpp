@@ -4,6 +4,9 @@
 // announced came back, closed ones included. With the newest datagram accepted from each
 // peer remembered across the restart, every recorded datagram is refused as a replay: from
 // its start, its tail, or an older boot of the sender; the genuine peer is then followed.
+// And what the marks cannot cover (a lost state directory, datagrams accepted after the last
+// save before a crash) the bulk bound to the receiver's boot does: before a bulk that names
+// this start of the receiver, nothing of a peer's stream is applied.
 #include <gtest/gtest.h>
 
 #include "core/peer_marks.hpp"
@@ -22,7 +25,8 @@ struct Recorded {
   Flow open = sample_flow(99);
   std::vector<std::string> while_open;  // from the stream's start to the six flows open
 
-  Recorded() {
+  explicit Recorded(std::uint32_t sender_features = EngineConfig{}.features)
+      : p(sender_features) {
     for (std::uint32_t i = 1; i <= 6; ++i) closed.push_back(sample_flow(i));
     for (const auto& f : closed) p.a->local_upsert(f);
     p.a->local_upsert(open);
@@ -44,12 +48,62 @@ struct Recorded {
   bool complete() { return p.b->peers().count(1) != 0 && p.b->peers().at(1)->complete(); }
 };
 
+// Neither defence: the receiver forgot what it accepted and the sender (a release before
+// 0.2.0) does not name requesters in its bulks.
 TEST(RestartReplay, NegativeControlAReceiverThatForgetsTakesTheRecordingAsNews) {
-  Recorded r;
+  Recorded r(v1::FEATURE_NONE);
   r.p.hold = true;  // the genuine sender is silent for the receiver
   r.p.restart_b();
   for (const auto& d : r.while_open) r.p.deliver_to_b(d);
   EXPECT_EQ(r.closed_in_copy(), r.closed.size()) << "the attack works without the marks";
+  EXPECT_TRUE(r.complete()) << "and the recording's own bulk made the copy complete";
+}
+
+// The state directory lost (or never written): no marks, so the recording's datagrams pass
+// the replay checks; the recording's bulks name an earlier start of the receiver, so none of
+// it is applied and the copy stays empty and incomplete until the genuine peer answers.
+TEST(RestartReplay, AReceiverThatLostItsStateTakesNothingBeforeABulkMadeForIt) {
+  Recorded r;
+  r.p.hold = true;
+  r.p.restart_b();
+  for (const auto& d : r.while_open) r.p.deliver_to_b(d);
+  for (const auto& d : r.p.captured) r.p.deliver_to_b(d);
+  EXPECT_EQ(r.p.drops(DropReason::replay), 0u) << "nothing remembered to refuse them by";
+  EXPECT_GT(r.p.b->counters().stream_before_bound_bulk, 0u);
+  EXPECT_EQ(r.copy_size(), 0u);
+  EXPECT_FALSE(r.complete());
+  EXPECT_NE(r.p.b->readiness_reason(r.p.now).find("waiting for a bulk made for this start"),
+            std::string::npos)
+      << r.p.b->readiness_reason(r.p.now);
+
+  r.p.hold = false;
+  r.p.exchange(milliseconds(1500));
+  EXPECT_TRUE(r.complete());
+  EXPECT_NE(r.p.copy().find(r.open.key), nullptr);
+  EXPECT_EQ(r.closed_in_copy(), 0u);
+}
+
+// Datagrams accepted after the last save of the marks, then a crash: the tail is above the
+// remembered floor, so it passes the window; it is still passed over, being no bulk for us.
+TEST(RestartReplay, TheTailAfterTheLastSavedMarkIsPassedOverUntilABulkMadeForThisStart) {
+  Recorded r;
+  const PeerMarks saved = r.p.b->peer_marks();  // the last write of state_dir/peers
+  const std::size_t before = r.p.captured.size();
+  for (const auto& f : r.closed) r.p.a->local_upsert(f);
+  r.p.exchange(milliseconds(20));
+  ASSERT_EQ(r.closed_in_copy(), r.closed.size());
+  const std::vector<std::string> tail(r.p.captured.begin() + static_cast<long>(before),
+                                      r.p.captured.end());
+  r.p.hold = true;
+  for (const auto& f : r.closed) r.p.a->local_erase(f.key);
+  r.p.exchange(milliseconds(20));
+  r.p.cb.remembered_peers = saved;  // crashed before the next write
+  r.p.restart_b();
+
+  for (const auto& d : tail) r.p.deliver_to_b(d);
+  EXPECT_EQ(r.p.drops(DropReason::replay), 0u) << "above the saved floor: news to the window";
+  EXPECT_EQ(r.copy_size(), 0u);
+  EXPECT_FALSE(r.complete());
 }
 
 TEST(RestartReplay, TheStreamFromItsStartIsRefusedAfterTheReceiverRestarts) {

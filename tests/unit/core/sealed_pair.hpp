@@ -32,12 +32,15 @@ struct SealedPair {
   bool hold = false;                  // a's datagrams do not reach b (lost, or b not running)
   std::vector<std::string> held;      // what a sent while `hold`
 
-  SealedPair() {
+  // `a_features`: what a's Packet.features says it does; FEATURE_NONE stands for a release
+  // before 0.2.0 (no bulk names its requester).
+  explicit SealedPair(std::uint32_t a_features = EngineConfig{}.features) {
     ca.node_id = 1;
     ca.boot_id = 100;
     ca.receiver.replay_window = 64;
     cb = ca;
     cb.node_id = 2;
+    ca.features = a_features;
     a = std::make_unique<SyncEngine>(ca, nullptr, now);
     b = std::make_unique<SyncEngine>(cb, nullptr, now);
     a->set_role(Role::active, now);
@@ -84,13 +87,16 @@ struct SealedPair {
 
   const PeerTable& copy() { return b->peers().at(1)->table(); }
   Role role_seen_by_b() { return b->peers().at(1)->role(); }
-  // b restarts: a new receiver that never saw anything a sent before.
-  void restart_b() { b = std::make_unique<SyncEngine>(cb, nullptr, now); }
+  // b restarts: a new receiver that never saw anything a sent before, with a new boot id as
+  // a restarted daemon's (the sender would take the old one's datagrams as replays).
+  void restart_b() {
+    cb.boot_id += 1;
+    b = std::make_unique<SyncEngine>(cb, nullptr, now);
+  }
   // b restarts with what it remembers in its state directory: the newest datagram it accepted
   // from each peer (the daemon writes it every second and when it stops).
   void restart_b_remembering() {
     cb.remembered_peers = b->peer_marks();
-    cb.boot_id += 1;  // as a restarted daemon's: the sender would take the old one as a replay
     restart_b();
   }
   std::uint64_t drops(DropReason r) { return b->counters().dropped_for(r); }

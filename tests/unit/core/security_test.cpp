@@ -39,7 +39,7 @@ TEST(KeyRing, KeysLiveInLockedMemoryAndCopiesAreIndependent) {
     EXPECT_EQ(*copy.find(1), *r.find(1));
     EXPECT_EQ(copy.send_id(), 1);
     KeyRing moved = std::move(r);
-    EXPECT_EQ((*moved.find(1))[0], 0x42);
+    EXPECT_EQ((*moved.find(1, Sealing::raw_key))[0], 0x42);
   }
   EXPECT_EQ(locked_kb(), before) << "freed (and wiped) with the rings";
 }
@@ -81,8 +81,11 @@ TEST(Sealer, EveryUnopenableDatagramHasItsReason) {
   magic[0] = 'X';
   EXPECT_EQ(reason(magic), DropReason::bad_magic);
   std::string version = sealed;
-  version[2] = 2;
+  version[2] = 3;
   EXPECT_EQ(reason(version), DropReason::bad_version);
+  std::string older = sealed;
+  older[2] = 1;  // the header is authenticated, and version 1 opens with another key
+  EXPECT_EQ(reason(older), DropReason::auth_failed);
   std::string unknown = sealed;
   unknown[3] = 9;
   EXPECT_EQ(reason(unknown), DropReason::unknown_key);
