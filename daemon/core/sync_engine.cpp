@@ -504,7 +504,7 @@ std::string SyncEngine::readiness_reason(TimePoint now) const {
     }
     if (!p->in_sync(now)) {
       return "not in sync with active peer " + std::to_string(id) +
-             (p->complete()                ? " (stream gap open)"
+             (p->complete()              ? " (stream gap open)"
               : p->awaiting_bound_bulk() ? " (waiting for a bulk made for this start)"
                                          : " (no complete bulk yet)");
     }

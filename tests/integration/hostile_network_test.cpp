@@ -328,9 +328,9 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
   std::filesystem::remove(t.dir + "/state2/peers");
   t.start_daemon(2);
   auto passed_over = [&] {
-    return nlohmann::json::parse(t.ctl_output(2, "stats --json"))["sync"]
-        ["stream_before_bound_bulk"]
-            .get<std::uint64_t>();
+    return nlohmann::json::parse(
+               t.ctl_output(2, "stats --json"))["sync"]["stream_before_bound_bulk"]
+        .get<std::uint64_t>();
   };
   const auto replays = dropped(t, 2)["replay"].get<std::uint64_t>();
   for (const auto& d : while_open) atk.send(d);

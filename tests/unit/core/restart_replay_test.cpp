@@ -25,8 +25,7 @@ struct Recorded {
   Flow open = sample_flow(99);
   std::vector<std::string> while_open;  // from the stream's start to the six flows open
 
-  explicit Recorded(std::uint32_t sender_features = EngineConfig{}.features)
-      : p(sender_features) {
+  explicit Recorded(std::uint32_t sender_features = EngineConfig{}.features) : p(sender_features) {
     for (std::uint32_t i = 1; i <= 6; ++i) closed.push_back(sample_flow(i));
     for (const auto& f : closed) p.a->local_upsert(f);
     p.a->local_upsert(open);
