@@ -56,6 +56,9 @@ struct PairOptions {
   // capability, as the packaged unit does (User=, AmbientCapabilities=). The test directory
   // becomes theirs and the key root:group 0640, as the package installs it.
   unsigned run_as_id = 0;
+  // The ctsyncd binary of each node, when not this build's (an earlier release beside this
+  // one); empty: this build's.
+  std::string binary[2];
 };
 
 class PairTopology {
@@ -216,7 +219,8 @@ class PairTopology {
                                "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
                                "--bounding-set=-all,+net_admin", "--no-new-privs"});
     }
-    argv.insert(argv.end(), {CTSYNCD_PATH, "-c", config});
+    const std::string& binary = opts_.binary[node == 1 ? 0 : 1];
+    argv.insert(argv.end(), {binary.empty() ? std::string(CTSYNCD_PATH) : binary, "-c", config});
     d.start(argv, dir + "/ctsyncd" + std::to_string(node) + ".log", env);
     // The socket file first (a cheap check, so the wait adds little to what benchmarks
     // measure), then an answer on it.
@@ -265,6 +269,8 @@ class PairTopology {
   }
 
   const PairOptions& options() const { return opts_; }
+  // Node `node` runs another binary from its next start (an upgrade, in place).
+  void set_binary(int node, std::string path) { opts_.binary[node == 1 ? 0 : 1] = std::move(path); }
 
   // ---- keepalived ----
   ChildProcess k1, k2;
