@@ -69,8 +69,8 @@ TEST(MixedRelease, APairUpgradedOneNodeAtATimeKeepsItsTableAcrossBothReleases) {
     std::vector<WriteResult> r;
     ASSERT_TRUE(w.upsert(test::kernel_valid_flows(second, 4600, 1), r).ok());
   }
-  ASSERT_TRUE(PairTopology::wait_for([&] { return t.external_count(1) >= first + second; },
-                                     15000ms))
+  ASSERT_TRUE(
+      PairTopology::wait_for([&] { return t.external_count(1) >= first + second; }, 15000ms))
       << t.external_count(1) << "\n"
       << t.d1.log();
 
@@ -79,8 +79,7 @@ TEST(MixedRelease, APairUpgradedOneNodeAtATimeKeepsItsTableAcrossBothReleases) {
   t.set_binary(1, CTSYNCD_PATH);
   t.start_daemon(1);
   ASSERT_TRUE(PairTopology::wait_for(
-      [&] { return t.ctl(1, "ready") == 0 && t.external_count(1) >= first + second; },
-      15000ms))
+      [&] { return t.ctl(1, "ready") == 0 && t.external_count(1) >= first + second; }, 15000ms))
       << t.d1.log();
   const auto from_fw2 = legacy_sent(t, 2);
   std::this_thread::sleep_for(1500ms);  // heartbeats every 100 ms both ways
