@@ -25,7 +25,9 @@ install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/keepalived/primary-backup.sh DE
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/keepalived/keepalived.conf.example
   DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/grafana/ctsyncd.json DESTINATION share/ctsyncd/grafana)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/prometheus/ctsyncd-alerts.yml DESTINATION share/ctsyncd/prometheus)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/prometheus/ctsyncd-alerts.yml
+              ${PROJECT_SOURCE_DIR}/packaging/prometheus/ctsyncd-keepalived-alerts.yml
+        DESTINATION share/ctsyncd/prometheus)
 install(FILES
   ${PROJECT_SOURCE_DIR}/docs/operations.md
   ${PROJECT_SOURCE_DIR}/docs/migrating-from-conntrackd.md

@@ -25,8 +25,16 @@ StatusView ControlCommands::status() const {
   for (const auto& [pid, p] : e.peers()) {
     v.peers.push_back({pid, e.peer_up(*p, now), p->role(),
                        std::chrono::duration<double>(now - p->last_heard()).count(), p->complete(),
-                       p->in_sync(now), p->lag_packets(), p->table().size()});
+                       p->in_sync(now), p->lag_packets(), p->table().size(),
+                       std::chrono::duration<double>(p->behind(now)).count()});
   }
+  const LatencyHistogram& latency = e.sender().in_flight().all_peers();
+  v.latency_changes = latency.count();
+  v.latency_p50_s = latency.quantile(0.5);
+  v.latency_p99_s = latency.quantile(0.99);
+  const auto risk = e.at_risk(now);
+  v.changes_at_risk = risk.changes;
+  v.at_risk_oldest_s = std::chrono::duration<double>(risk.oldest).count();
   if (p_.counters.last_commit) v.last_commit = p_.counters.last_commit->summary();
   const TakeoverGate& gate = p_.failover.gate();
   if (gate.configured()) {

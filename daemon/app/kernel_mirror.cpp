@@ -30,6 +30,7 @@ void KernelMirror::start() {
 
 void KernelMirror::on_event(ports::EventType type, const Flow& flow, std::uint16_t present,
                             const FlowCounters& counters) {
+  engine_.note_time(loop_.now());
   switch (type) {
     case ports::EventType::created:
       ++counters_.events_new;
@@ -162,6 +163,7 @@ void KernelMirror::on_dump_end(Result<void> outcome) {
 // ---- expectations ----
 
 void KernelMirror::on_expectation(bool created, const Expectation& e) {
+  engine_.note_time(loop_.now());
   if (created) {
     ++counters_.expectation_events_new;
     engine_.local_expectation_upsert(e);

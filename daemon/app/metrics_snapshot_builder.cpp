@@ -30,8 +30,14 @@ MetricsSnapshot MetricsSnapshotBuilder::build(bool started) {
   for (const auto& [id, p] : engine.peers()) {
     s.peers.push_back({id, engine.peer_up(*p, now), p->in_sync(now),
                        std::chrono::duration<double>(now - p->last_heard()).count(),
-                       p->lag_packets(), p->table().size()});
+                       p->lag_packets(), p->table().size(),
+                       std::chrono::duration<double>(p->behind(now)).count()});
   }
+  s.latency_all_peers = engine.sender().in_flight().all_peers();
+  s.latency_per_peer = engine.sender().in_flight().per_peer();
+  const auto risk = engine.at_risk(now);
+  s.changes_at_risk = risk.changes;
+  s.at_risk_oldest_seconds = std::chrono::duration<double>(risk.oldest).count();
   s.role = p_.failover.role();
   s.role_changes = k.role_changes;
   s.ready = started && engine.ready(now);

@@ -255,7 +255,7 @@ void read_sync(Reader& r, const toml::table& root, Config& c) {
          {"interface", "multicast_group", "port", "peers", "bind", "keys", "send_key_id", "mtu",
           "receive_buffer", "send_buffer", "heartbeat_interval_ms", "peer_timeout_ms",
           "window_packets", "expectations", "max_peer_flows", "max_peer_expectations",
-          "max_early_bytes", "legacy_sealing"});
+          "max_early_bytes", "legacy_sealing", "ready_max_lag_ms"});
   if (auto v = r.string(*t, "interface", "sync")) c.interface = *v;
   if (auto v = r.boolean(*t, "expectations", "sync")) c.sync_expectations = *v;
   if (auto v = r.integer(*t, "port", "sync", 1, 65535)) c.port = static_cast<std::uint16_t>(*v);
@@ -354,6 +354,8 @@ void read_sync(Reader& r, const toml::table& root, Config& c) {
   if (auto v = r.integer(*t, "max_early_bytes", "sync", 1 << 20, std::int64_t{1} << 30))
     c.max_early_bytes = static_cast<std::size_t>(*v);
   if (auto v = r.boolean(*t, "legacy_sealing", "sync")) c.legacy_sealing = *v;
+  if (auto v = r.integer(*t, "ready_max_lag_ms", "sync", 50, 600000))
+    c.ready_max_lag = milliseconds(*v);
 }
 
 void read_cache(Reader& r, const toml::table& root, Config& c) {

@@ -32,9 +32,13 @@ std::string render_status(const StatusView& v, bool json) {
     pj["in_sync"] = p.in_sync;
     pj["lag_packets"] = p.lag_packets;
     pj["flows"] = p.flows;
+    pj["behind_s"] = p.behind_s;
     peers.push_back(pj);
   }
   j["peers"] = peers;
+  j["replication_latency"] = {
+      {"changes", v.latency_changes}, {"p50_s", v.latency_p50_s}, {"p99_s", v.latency_p99_s}};
+  j["at_risk"] = {{"changes", v.changes_at_risk}, {"oldest_s", v.at_risk_oldest_s}};
   if (v.last_commit) j["last_commit"] = *v.last_commit;
   if (v.hold) {
     const HoldCounters& h = v.hold->counters;
@@ -81,6 +85,48 @@ std::string render_status(const StatusView& v, bool json) {
        " flows; external cache: " + std::to_string(v.external_flows) + " flows\n";
   s += "kernel table: " + std::to_string(v.kernel_entries) + " of " + std::to_string(v.kernel_max) +
        " entries\n";
+  if (v.role == Role::active) {
+    char line[256];
+    if (v.changes_at_risk == 0) {
+      std::snprintf(line, sizeof line,
+                    "at risk: nothing; a failover now loses no change (every up peer has all)\n");
+    } else {
+      std::snprintf(line, sizeof line,
+                    "at risk: a failover now would lose %llu changes, the oldest made %.3f s ago\n",
+                    static_cast<unsigned long long>(v.changes_at_risk), v.at_risk_oldest_s);
+    }
+    s += line;
+  } else {
+    // A backup's side of the same question: what it lacks of each live active peer's stream.
+    for (const auto& p : v.peers) {
+      if (!p.up || p.role != Role::active) continue;
+      char line[256];
+      if (!p.complete) {
+        std::snprintf(line, sizeof line,
+                      "at risk: no complete copy of active peer %u yet; a failover now would "
+                      "lose what it lacks\n",
+                      p.node_id);
+      } else if (p.lag_packets == 0) {
+        std::snprintf(line, sizeof line,
+                      "at risk: nothing; this copy holds all active peer %u announced\n",
+                      p.node_id);
+      } else {
+        std::snprintf(line, sizeof line,
+                      "at risk: %llu stream packets of active peer %u, behind for %.3f s\n",
+                      static_cast<unsigned long long>(p.lag_packets), p.node_id, p.behind_s);
+      }
+      s += line;
+    }
+  }
+  if (v.latency_changes != 0) {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "replication latency (to every up peer, %llu changes since start): p50 %.2f "
+                  "ms, p99 %.2f ms\n",
+                  static_cast<unsigned long long>(v.latency_changes), v.latency_p50_s * 1000,
+                  v.latency_p99_s * 1000);
+    s += line;
+  }
   if (v.last_commit) s += "last commit: " + *v.last_commit + "\n";
   if (v.commit_progress)
     s += "commit running: " + std::to_string(*v.commit_progress) + " flows written so far\n";
@@ -111,11 +157,12 @@ std::string render_status(const StatusView& v, bool json) {
   for (const auto& p : v.peers) {
     char line[256];
     std::snprintf(line, sizeof line,
-                  "peer %u: %s, %s, heard %.1f s ago, %s, %llu packets behind, %zu flows\n",
+                  "peer %u: %s, %s, heard %.1f s ago, %s, %llu packets behind (for %.3f s), "
+                  "%zu flows\n",
                   p.node_id, p.up ? "up" : "DOWN", std::string(role_name(p.role)).c_str(),
                   p.last_heard_s,
                   p.in_sync ? "in sync" : (p.complete ? "catching up" : "incomplete"),
-                  static_cast<unsigned long long>(p.lag_packets), p.flows);
+                  static_cast<unsigned long long>(p.lag_packets), p.behind_s, p.flows);
     s += line;
   }
   if (v.peers.empty()) s += "no peers heard yet\n";

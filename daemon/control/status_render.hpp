@@ -22,6 +22,7 @@ struct StatusView {
     bool in_sync = false;
     std::uint64_t lag_packets = 0;
     std::size_t flows = 0;
+    double behind_s = 0;
   };
   std::uint32_t node_id = 0;
   std::uint64_t boot_id = 0;
@@ -35,6 +36,12 @@ struct StatusView {
   long kernel_max = -1;
   std::string transport;
   std::vector<Peer> peers;
+  // As the sender measures it: a change's kernel event read to every up peer's ack.
+  double latency_p50_s = 0, latency_p99_s = 0;
+  std::uint64_t latency_changes = 0;
+  // What a failover now would lose: changes not yet at every up peer, the oldest's age.
+  std::uint64_t changes_at_risk = 0;
+  double at_risk_oldest_s = 0;
   std::optional<std::string> last_commit;
   struct Hold {
     std::string queue;  // "nfqueue 7"

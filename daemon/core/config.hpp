@@ -60,6 +60,8 @@ struct Config {
   // Open datagrams sealed with the pre-shared key itself, and seal that way while a peer of
   // a release before 0.2.0 is up; off once every node runs 0.2.0 or later.
   bool legacy_sealing = true;
+  // A backup behind the active node's announced stream for longer than this is not ready.
+  Duration ready_max_lag = milliseconds(750);
 
   // [cache]
   CacheMode cache_mode = CacheMode::external;

@@ -34,7 +34,7 @@ struct ReceiverConfig {
   Duration nack_delay = milliseconds(4);  // reordering tolerance before asking
   Duration nack_retry = milliseconds(40);
   Duration resync_retry = seconds(1);
-  Duration ready_gap_tolerance = milliseconds(750);
+  Duration ready_gap_tolerance = milliseconds(750);  // sync.ready_max_lag_ms
   std::uint64_t replay_window = 8192;
   std::size_t max_nack_ranges = 16;
   // What one peer's copy may hold (the daemon derives them from nf_conntrack_max): a peer's
@@ -109,6 +109,9 @@ class PeerReplica {
   std::uint64_t next_expected() const { return next_expected_; }
   std::uint64_t last_seen_stream_seq() const { return last_seen_; }
   std::uint64_t lag_packets() const;  // stream packets sent by the peer that we have not applied
+  // How long this copy has been behind what the peer announced (its heartbeats' newest
+  // stream position): since the moment it last held everything; 0 while it does.
+  Duration behind(TimePoint now) const { return gap_since_ ? now - *gap_since_ : Duration{}; }
   const PeerTable& table() const { return table_; }
   const ExpectationTable& expectations() const { return expectations_; }
   PeerTable& table() { return table_; }

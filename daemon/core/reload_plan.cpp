@@ -46,6 +46,7 @@ const Setting settings[] = {
     {"sync.max_peer_expectations", CTSYNC_SAME(max_peer_expectations), nullptr},
     {"sync.max_early_bytes", CTSYNC_SAME(max_early_bytes), nullptr},
     {"sync.legacy_sealing", CTSYNC_SAME(legacy_sealing), nullptr},
+    {"sync.ready_max_lag_ms", CTSYNC_SAME(ready_max_lag), nullptr},
     {"cache.mode", CTSYNC_SAME(cache_mode), nullptr},
     {"cache.direct_refresh_s", CTSYNC_SAME(direct_refresh), nullptr},
     {"cache.commit_delay_ms", CTSYNC_SAME(commit_delay), nullptr},

@@ -24,8 +24,11 @@ void ReplicationSender::set_replicating(bool on) {
   if (!on) {
     // Peers keep the last table we announced: it is the one a new active node commits.
     outbox_.clear();
+    outbox_times_.clear();
     queued_.clear();
     expectation_outbox_.clear();
+    expectation_outbox_times_.clear();
+    in_flight_.clear();
     expectations_queued_.clear();
     bulk_.reset();
     bulk_again_ = false;
@@ -35,12 +38,18 @@ void ReplicationSender::set_replicating(bool on) {
 
 void ReplicationSender::flow_changed(const FlowKey& key) {
   if (!replicating_) return;
-  if (queued_.insert(key)) outbox_.push_back(key);
+  if (queued_.insert(key)) {
+    outbox_.push_back(key);
+    outbox_times_.push_back(clock_);
+  }
 }
 
 void ReplicationSender::expectation_changed(const ExpectationKey& key) {
   if (!replicating_) return;
-  if (expectations_queued_.insert(key).second) expectation_outbox_.push_back(key);
+  if (expectations_queued_.insert(key).second) {
+    expectation_outbox_.push_back(key);
+    expectation_outbox_times_.push_back(clock_);
+  }
 }
 
 void ReplicationSender::before_erase(std::size_t pos) {
@@ -86,10 +95,24 @@ void ReplicationSender::start_bulk() {
 void ReplicationSender::peer_up(std::uint32_t peer, TimePoint now) {
   auto [it, inserted] = peers_.try_emplace(peer);
   if (inserted) it->second.last_progress = now;
+  in_flight_.peer_up(peer, last_stream_seq());
 }
 
-void ReplicationSender::peer_down(std::uint32_t peer) {
+void ReplicationSender::peer_down(std::uint32_t peer, TimePoint now) {
   peers_.erase(peer);
+  in_flight_.peer_down(peer, now);
+}
+
+std::uint64_t ReplicationSender::changes_at_risk() const {
+  return outbox_.size() + expectation_outbox_.size() + in_flight_.unacked();
+}
+
+std::optional<TimePoint> ReplicationSender::oldest_change_at_risk() const {
+  std::optional<TimePoint> t = in_flight_.oldest();
+  for (const auto* q : {&outbox_times_, &expectation_outbox_times_}) {
+    if (!q->empty() && (!t || q->front() < *t)) t = q->front();
+  }
+  return t;
 }
 
 void ReplicationSender::on_ack(std::uint32_t peer, std::uint64_t stream_seq, TimePoint now) {
@@ -98,6 +121,7 @@ void ReplicationSender::on_ack(std::uint32_t peer, std::uint64_t stream_seq, Tim
   if (stream_seq > it->second.acked) {
     it->second.acked = std::min(stream_seq, last_stream_seq());
     it->second.last_progress = now;
+    in_flight_.acked(peer, it->second.acked, now);
     release_acked(now);
   }
 }
@@ -199,8 +223,10 @@ std::optional<StreamPacket> ReplicationSender::next_packet(TimePoint now) {
     counters_.window_full += 1;
     return std::nullopt;
   }
+  body_changes_.clear();
   auto body = build_body();
   if (!body) return std::nullopt;
+  in_flight_.sent(next_stream_seq_, body_changes_);
   window_.push_back(WindowEntry{next_stream_seq_++, std::move(*body), now});
   return StreamPacket{window_.back().stream_seq, &window_.back().body};
 }
@@ -276,6 +302,8 @@ std::optional<std::string> ReplicationSender::build_body() {
     any = true;
     expectations_queued_.erase(expectation_outbox_.front());
     expectation_outbox_.pop_front();
+    body_changes_.push_back(expectation_outbox_times_.front());
+    expectation_outbox_times_.pop_front();
   }
   while (!outbox_.empty()) {
     const FlowKey& key = outbox_.front();
@@ -297,6 +325,8 @@ std::optional<std::string> ReplicationSender::build_body() {
     any = true;
     queued_.erase(key);
     outbox_.pop_front();
+    body_changes_.push_back(outbox_times_.front());
+    outbox_times_.pop_front();
   }
 
   bool closed = false;

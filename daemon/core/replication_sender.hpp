@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/changes_in_flight.hpp"
 #include "core/flow_key_set.hpp"
 #include "core/sync_counters.hpp"
 #include "core/table_digest.hpp"
@@ -44,6 +45,9 @@ class ReplicationSender {
   void set_replicating(bool on);
   bool replicating() const { return replicating_; }
 
+  // Changes from now on were made at `now` (their kernel events were read then): the start of
+  // their replication latency.
+  void set_clock(TimePoint now) { clock_ = now; }
   void flow_changed(const FlowKey& key);
   // The local table is about to remove the entry at `pos` and move its last entry there.
   void before_erase(std::size_t pos);
@@ -65,7 +69,7 @@ class ReplicationSender {
 
   // Peers that gate the window. A peer's ack position only ever moves forward.
   void peer_up(std::uint32_t peer, TimePoint now);
-  void peer_down(std::uint32_t peer);
+  void peer_down(std::uint32_t peer, TimePoint now);
   void on_ack(std::uint32_t peer, std::uint64_t stream_seq, TimePoint now);
   void on_nack(std::uint64_t first, std::uint64_t last, TimePoint now);
 
@@ -83,6 +87,11 @@ class ReplicationSender {
   std::uint64_t last_stream_seq() const { return next_stream_seq_ - 1; }
   std::uint64_t window_start() const;
   std::size_t outbox_size() const { return outbox_.size(); }
+  // What a failover now would lose: changes queued or sent that not every up peer has
+  // acknowledged (a flow changed again meanwhile counts once per change), and the oldest.
+  std::uint64_t changes_at_risk() const;
+  std::optional<TimePoint> oldest_change_at_risk() const;
+  const ChangesInFlight& in_flight() const { return in_flight_; }
   bool bulk_in_progress() const { return bulk_.has_value(); }
 
  private:
@@ -128,9 +137,14 @@ class ReplicationSender {
   SyncCounters& counters_;
 
   bool replicating_ = false;
+  TimePoint clock_{};
   std::deque<FlowKey> outbox_;
+  std::deque<TimePoint> outbox_times_;  // when each queued key was first changed
   FlowKeySet queued_;
   std::deque<ExpectationKey> expectation_outbox_;
+  std::deque<TimePoint> expectation_outbox_times_;
+  std::vector<TimePoint> body_changes_;  // when the changes in the body being built were made
+  ChangesInFlight in_flight_;
   std::unordered_set<ExpectationKey, ExpectationKeyHash> expectations_queued_;
   std::optional<Bulk> bulk_;
   bool bulk_again_ = false;

@@ -211,6 +211,7 @@ PeerReplica* SyncEngine::peer_for(std::uint32_t node_id, TimePoint now) {
 }
 
 void SyncEngine::receive(std::string_view plaintext, TimePoint now) {
+  sender_.set_clock(now);
   counters_.datagrams_received += 1;
   counters_.datagram_bytes_received += plaintext.size();
   // The flow messages are read from the bytes directly (core/packet_parts); the control
@@ -321,7 +322,7 @@ void SyncEngine::update_liveness(TimePoint now) {
       if (up) {
         sender_.peer_up(id, now);
       } else {
-        sender_.peer_down(id);
+        sender_.peer_down(id, now);
       }
     }
   }
@@ -434,6 +435,7 @@ void SyncEngine::pad_to(std::string& datagram, std::size_t size) {
 }
 
 void SyncEngine::poll(TimePoint now, std::vector<std::string>& out) {
+  sender_.set_clock(now);
   update_liveness(now);
   if (now >= next_digest_at_) {
     next_digest_at_ = now + config_.digest_interval;
@@ -482,6 +484,13 @@ TimePoint SyncEngine::next_wakeup(TimePoint now) const {
   return std::max(t, now);
 }
 
+SyncEngine::AtRisk SyncEngine::at_risk(TimePoint now) const {
+  AtRisk r;
+  r.changes = sender_.changes_at_risk();
+  if (const auto t = sender_.oldest_change_at_risk(); t && r.changes != 0) r.oldest = now - *t;
+  return r;
+}
+
 bool SyncEngine::legacy_peer_up(TimePoint now) const {
   return std::any_of(peers_.begin(), peers_.end(), [&](const auto& kv) {
     return (kv.second->features() & v1::FEATURE_DERIVED_SEALING) == 0 && peer_up(*kv.second, now);
@@ -503,8 +512,10 @@ std::string SyncEngine::readiness_reason(TimePoint now) const {
              " is full (sync.max_peer_flows / max_peer_expectations)";
     }
     if (!p->in_sync(now)) {
+      const auto behind_ms = std::chrono::duration_cast<milliseconds>(p->behind(now)).count();
       return "not in sync with active peer " + std::to_string(id) +
-             (p->complete()              ? " (stream gap open)"
+             (p->complete() ? " (behind its announced stream for " + std::to_string(behind_ms) +
+                                  " ms, sync.ready_max_lag_ms)"
               : p->awaiting_bound_bulk() ? " (waiting for a bulk made for this start)"
                                          : " (no complete bulk yet)");
     }

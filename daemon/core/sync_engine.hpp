@@ -44,6 +44,9 @@ class SyncEngine {
  public:
   SyncEngine(EngineConfig config, PeerFlowObserver* observer, TimePoint now);
 
+  // Kernel events read at `now` are about to be applied: the changes they make are timed from
+  // it (replication latency, changes at risk). poll() and receive() set it too.
+  void note_time(TimePoint now) { sender_.set_clock(now); }
   // The internal cache. Changes reach peers only while this node is active.
   // `counters`, when given, replace the stored ones (events without counters keep them).
   void local_upsert(const Flow& flow, const FlowCounters* counters = nullptr);
@@ -86,6 +89,13 @@ class SyncEngine {
   // The latest time poll() must be called again.
   TimePoint next_wakeup(TimePoint now) const;
 
+  // What a failover now would lose, as the active node sees it: changes not yet acknowledged
+  // by every up peer (queued or sent), and how long ago the oldest of them was made.
+  struct AtRisk {
+    std::uint64_t changes = 0;
+    Duration oldest{};
+  };
+  AtRisk at_risk(TimePoint now) const;
   // A peer that reads only datagrams sealed with the pre-shared key itself is up.
   bool legacy_peer_up(TimePoint now) const;
 

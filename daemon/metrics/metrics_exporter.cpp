@@ -87,6 +87,16 @@ prometheus::Gauge& MetricsExporter::gauge(const std::string& name, const std::st
   return it->second->Add(labels);
 }
 
+void MetricsExporter::set(prometheus::Histogram& h, const LatencyHistogram& total) {
+  LatencyHistogram& last = published_latency_[&h];
+  if (total.count() == last.count()) return;
+  std::vector<double> increments(LatencyHistogram::buckets);
+  for (std::size_t i = 0; i < increments.size(); ++i)
+    increments[i] = static_cast<double>(total.counts()[i] - last.counts()[i]);
+  h.ObserveMultiple(increments, total.sum_seconds() - last.sum_seconds());
+  last = total;
+}
+
 void MetricsExporter::set(prometheus::Counter& c, std::uint64_t total) {
   std::uint64_t& last = published_[&c];
   if (total > last) c.Increment(static_cast<double>(total - last));
@@ -181,6 +191,21 @@ void MetricsExporter::build(const std::string& version) {
            .Register(*registry_)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.25,
                                                             0.5, 1, 2.5, 5, 10, 30});
+  const prometheus::Histogram::BucketBoundaries latency_bounds(LatencyHistogram::bounds.begin(),
+                                                               LatencyHistogram::bounds.end());
+  latency_all_ = &prometheus::BuildHistogram()
+                      .Name("ctsync_replication_latency_all_peers_seconds")
+                      .Help("From a change's kernel event read to every up peer acknowledging it")
+                      .Register(*registry_)
+                      .Add({}, latency_bounds);
+  latency_per_peer_ = &prometheus::BuildHistogram()
+                           .Name("ctsync_replication_latency_seconds")
+                           .Help("From a change's kernel event read to the peer acknowledging it")
+                           .Register(*registry_);
+  gauge("ctsync_changes_at_risk",
+        "Changes not yet acknowledged by every up peer: what a failover now would lose");
+  gauge("ctsync_changes_at_risk_oldest_seconds",
+        "Age of the oldest change not yet acknowledged by every up peer; 0 when none");
   for (const char* r : {"created", "updated", "replaced", "failed"}) {
     counter("ctsync_committed_flows_total", "Flows written by commits, by result", {{"result", r}});
   }
@@ -312,7 +337,18 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
         .Set(static_cast<double>(p.lag_packets));
     gauge("ctsync_peer_flows", "Flows held for the peer (external cache)", l)
         .Set(static_cast<double>(p.flows));
+    gauge("ctsync_peer_behind_seconds",
+          "How long our copy has been behind what the peer announced; 0 while it holds it all", l)
+        .Set(p.behind_seconds);
   }
+  const prometheus::Histogram::BucketBoundaries latency_bounds(LatencyHistogram::bounds.begin(),
+                                                               LatencyHistogram::bounds.end());
+  for (const auto& [peer, h] : s.latency_per_peer) {
+    set(latency_per_peer_->Add({{"peer", std::to_string(peer)}}, latency_bounds), h);
+  }
+  set(*latency_all_, s.latency_all_peers);
+  gauge("ctsync_changes_at_risk", "").Set(static_cast<double>(s.changes_at_risk));
+  gauge("ctsync_changes_at_risk_oldest_seconds", "").Set(s.at_risk_oldest_seconds);
   for (const char* r : roles)
     gauge("ctsync_role", "", {{"role", r}}).Set(role_label(s.role) == r ? 1 : 0);
   set(counter("ctsync_role_changes_total", ""), s.role_changes);

@@ -40,6 +40,8 @@ class MetricsExporter {
                                const std::map<std::string, std::string>& labels = {});
   prometheus::Gauge& gauge(const std::string& name, const std::string& help,
                            const std::map<std::string, std::string>& labels = {});
+  // Adds what `total` counted since it was last published to `h`.
+  void set(prometheus::Histogram& h, const LatencyHistogram& total);
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
@@ -47,6 +49,9 @@ class MetricsExporter {
   std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauge_families_;
   std::unordered_map<prometheus::Counter*, std::uint64_t> published_;
   prometheus::Histogram* commit_duration_ = nullptr;
+  prometheus::Histogram* latency_all_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency_per_peer_ = nullptr;
+  std::unordered_map<prometheus::Histogram*, LatencyHistogram> published_latency_;
   std::map<std::tuple<std::string, std::string, std::string>, prometheus::Gauge*> flows_by_state_;
 };
 

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/latency_histogram.hpp"
 #include "core/role.hpp"
 #include "core/sync_counters.hpp"
 #include "core/takeover_hold.hpp"
@@ -23,6 +24,7 @@ struct MetricsSnapshot {
     double seconds_since_heard = 0;
     std::uint64_t lag_packets = 0;
     std::uint64_t flows = 0;
+    double behind_seconds = 0;
   };
 
   std::uint64_t events_new = 0, events_update = 0, events_destroy = 0, events_ignored = 0;
@@ -36,6 +38,11 @@ struct MetricsSnapshot {
   std::uint64_t expectations_created = 0, expectations_failed = 0;
   SyncCounters sync;
   std::vector<Peer> peers;
+  // Replication latency (totals since start) and what a failover now would lose.
+  LatencyHistogram latency_all_peers;
+  std::map<std::uint32_t, LatencyHistogram> latency_per_peer;
+  std::uint64_t changes_at_risk = 0;
+  double at_risk_oldest_seconds = 0;
   Role role = Role::backup;
   std::uint64_t role_changes = 0;
   bool ready = false;

@@ -3,10 +3,13 @@
 // server scraping both nodes, and dashboards/alerts that only use metrics that exist.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "flow_factory.hpp"
 #include "kernel_writer.hpp"
@@ -176,7 +179,226 @@ TEST(Metrics, APrometheusServerScrapesBothNodes) {
   const std::regex zero("\"instance\":\"" + t->metrics_address(2) + "\"[^}]*\\}[^\\]]*\"0\"");
   EXPECT_TRUE(std::regex_search(answer, one)) << answer;
   EXPECT_TRUE(std::regex_search(answer, zero)) << answer;
+
+  // Replication latency as an operator asks for it: the p99 to every up peer, per node.
+  ConntrackWriter w = writer_in(t->fw1);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w.upsert(test::kernel_valid_flows(200, 71), r).ok());
+  auto query = [&](const std::string& q) {
+    std::string encoded;
+    for (char c : q) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.') {
+        encoded += c;
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+        encoded += hex;
+      }
+    }
+    return mon.output("curl -s --max-time 2 'http://10.10.3.9:9090/api/v1/query?query=" + encoded +
+                      "'");
+  };
+  const std::string p99 =
+      "histogram_quantile(0.99, sum by (instance, le) "
+      "(rate(ctsync_replication_latency_all_peers_seconds_bucket[1m])))";
+  const std::regex latency("\"instance\":\"" + t->metrics_address(1) +
+                           "\"\\}[^\\]]*\"(0\\.[0-9e.-]+|[0-9.]+e-[0-9]+)\"");
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] { return std::regex_search(answer = query(p99), latency); }, 20000ms))
+      << answer;
+
+  // The control: fw2's daemon stopped. Its scrapes fail (up 0) and its role is gone.
+  ASSERT_EQ(t->d2.kill(SIGTERM), 0);
+  const std::string fw2 = "{instance=\"" + t->metrics_address(2) + "\"}";
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] {
+        answer = query("up" + fw2);
+        return answer.find("\"0\"]") != std::string::npos;
+      },
+      20000ms))
+      << answer;
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] {
+        answer = query("ctsync_role" + fw2);
+        return answer.find("\"result\":[]") != std::string::npos;
+      },
+      20000ms))
+      << answer;
+  EXPECT_NE(
+      query("ctsync_role{instance=\"" + t->metrics_address(1) + "\"}").find(t->metrics_address(1)),
+      std::string::npos)
+      << "fw1's role is still there";
   prom.kill(SIGTERM);
+}
+
+// A promql_expr_test case: whether `alert` fires at `at_s` (ALERTS, as Prometheus writes it;
+// the annotations are the rule file's business, not this test's).
+std::string firing(const std::string& alert, std::size_t at_s, bool fires) {
+  std::string out = "      - expr: count by (alertname) (ALERTS{alertname=\"" + alert +
+                    "\",alertstate=\"firing\"})\n        eval_time: " + std::to_string(at_s) +
+                    "s\n        exp_samples:";
+  if (!fires) return out + " []\n";
+  return out + "\n          - labels: '{alertname=\"" + alert + "\"}'\n            value: 1\n";
+}
+
+// Samples of a node's series, one scrape a second: the input of `promtool test rules`.
+struct Recording {
+  std::map<std::string, std::vector<double>> series;  // "name{labels}" -> values
+  std::size_t samples = 0;
+  std::string instance = "fw1";  // the label the rules see
+
+  void take(const std::string& scrape, const std::vector<std::string>& prefixes) {
+    std::istringstream lines(scrape);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      const auto space = line.rfind(' ');
+      const std::string name = line.substr(0, space);
+      bool wanted = false;
+      for (const auto& p : prefixes) wanted = wanted || name.rfind(p, 0) == 0;
+      if (!wanted) continue;
+      auto& v = series[name];
+      v.resize(samples, 0);
+      v.push_back(std::stod(line.substr(space + 1)));
+    }
+    ++samples;
+  }
+  // As promtool's input_series, `instance` and `job` added, held flat for `hold` more samples.
+  std::string input_series(std::size_t hold) const {
+    std::string out;
+    for (const auto& [name, values] : series) {
+      std::string labelled = name.find('{') == std::string::npos ? name + "{}" : name;
+      labelled.insert(labelled.size() - 1,
+                      std::string(labelled[labelled.size() - 2] == '{' ? "" : ",") + "instance=\"" +
+                          instance + "\",job=\"ctsyncd\"");
+      std::ostringstream v;
+      for (double x : values) v << x << ' ';
+      v << values.back() << "+0x" << hold;
+      out += "      - series: '" + labelled + "'\n        values: '" + v.str() + "'\n";
+    }
+    return out;
+  }
+};
+
+// Every sync datagram from the active node dropped at the backup for 15 s (the backup still
+// reaches the active node: it stays up and its acks stall), then let through. The changes
+// made meanwhile are at risk for as long, and once the drop ends they are acknowledged and
+// their latency is at least its length. The series recorded from the daemon fire the
+// at-risk alert during the drop and the latency alert after it; the minutes before the drop
+// fire nothing (the control).
+TEST(Metrics, ChangesAtRiskDuringALossAndTheirLatencyFireTheAlertsOnRecordedSeries) {
+  auto t = pair();
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t->ctl(2, "ready") == 0; }, 10000ms));
+  ConntrackWriter w = writer_in(t->fw1);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w.upsert(test::kernel_valid_flows(50, 61), r).ok());
+  const std::vector<std::string> recorded = {"ctsync_changes_at_risk",
+                                             "ctsync_replication_latency_all_peers_seconds"};
+  Recording rec;
+  auto sample = [&] {
+    rec.take(t->scrape(1), recorded);
+    std::this_thread::sleep_for(1000ms);
+  };
+  for (int i = 0; i < 3; ++i) sample();
+  EXPECT_EQ(value(*t, 1, "ctsync_changes_at_risk"), 0);
+
+  t->fw2.must(
+      "nft add table inet drop_sync && nft add chain inet drop_sync in \"{ type filter hook "
+      "input priority -200; }\" && nft add rule inet drop_sync in ip saddr 10.10.3.2 udp dport "
+      "3780 drop");
+  const std::size_t drop_at = rec.samples;
+  ASSERT_TRUE(w.upsert(test::kernel_valid_flows(100, 62), r).ok());
+  for (int i = 0; i < 15; ++i) sample();
+  const std::string during = t->scrape(1);
+  EXPECT_GE(PairTopology::metric(during, "ctsync_changes_at_risk"), 100);
+  EXPECT_GE(PairTopology::metric(during, "ctsync_changes_at_risk_oldest_seconds"), 12);
+  EXPECT_EQ(PairTopology::metric(during, "ctsync_peer_up{peer=\"2\"}"), 1)
+      << "the backup is heard: it is owed the changes";
+
+  t->fw2.must("nft delete table inet drop_sync");
+  const std::size_t healed_at = rec.samples;
+  EXPECT_TRUE(
+      PairTopology::wait_for([&] { return value(*t, 1, "ctsync_changes_at_risk") == 0; }, 10000ms));
+  for (int i = 0; i < 5; ++i) sample();
+  const std::string after = t->scrape(1);
+  EXPECT_EQ(PairTopology::metric(after, "ctsync_changes_at_risk_oldest_seconds"), 0);
+  const double all =
+      PairTopology::metric(after, "ctsync_replication_latency_all_peers_seconds_count");
+  const double under_10s =
+      PairTopology::metric(after, "ctsync_replication_latency_all_peers_seconds_bucket{le=\"10\"}");
+  EXPECT_GE(all, 150);
+  EXPECT_GE(all - under_10s, 100) << "the changes of the drop took at least its 15 s";
+  EXPECT_GE(PairTopology::metric(after, "ctsync_replication_latency_seconds_count{peer=\"2\"}"),
+            150);
+  const std::string status = t->ctl_output(1, "status");
+  EXPECT_NE(status.find("at risk: nothing"), std::string::npos) << status;
+  EXPECT_NE(status.find("replication latency (to every up peer"), std::string::npos) << status;
+
+  // The alerts, on what was recorded (one sample a second; then held for six minutes).
+  std::size_t first_over_10 = 0;
+  const auto& oldest = rec.series.at("ctsync_changes_at_risk_oldest_seconds");
+  for (std::size_t i = drop_at; i < oldest.size() && first_over_10 == 0; ++i) {
+    if (oldest[i] > 10) first_over_10 = i;
+  }
+  ASSERT_NE(first_over_10, 0u) << "no sample above 10 s during the drop";
+  std::ofstream(t->dir + "/recorded_test.yml")
+      << "rule_files:\n  - " << CTSYNC_SOURCE_DIR
+      << "/packaging/prometheus/ctsyncd-alerts.yml\nevaluation_interval: 1s\ntests:\n"
+      << "  - interval: 1s\n    input_series:\n"
+      << rec.input_series(360) << "    promql_expr_test:\n"
+      << firing("CtsyncdChangesAtRisk", 2, false) << firing("CtsyncdReplicationSlow", 2, false)
+      << firing("CtsyncdChangesAtRisk", first_over_10, true)
+      << firing("CtsyncdChangesAtRisk", healed_at + 4, false)
+      << firing("CtsyncdReplicationSlow", healed_at + 90, true)
+      << firing("CtsyncdReplicationSlow", healed_at + 360, false);
+  const std::string out =
+      test::sh_output("promtool test rules " + t->dir + "/recorded_test.yml 2>&1");
+  EXPECT_NE(out.find("SUCCESS"), std::string::npos) << out;
+}
+
+// A real switchover's report, recorded from the new active node: a takeover that wrote every
+// flow fires nothing. The same recording with three flows not written (what a full kernel
+// table reports) fires the alert, and an hour later it has resolved.
+TEST(Metrics, TheTakeoverAlertFiresOnlyForATakeoverThatLostSomething) {
+  auto t = pair();
+  ConntrackWriter w = writer_in(t->fw1);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w.upsert(test::kernel_valid_flows(100, 81), r).ok());
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t->external_count(2) == 100; }, 10000ms));
+  Recording rec;
+  rec.instance = "fw2";
+  const std::vector<std::string> recorded = {"ctsync_last_takeover_"};
+  for (int i = 0; i < 3; ++i) {
+    rec.take(t->scrape(2), recorded);
+    std::this_thread::sleep_for(1000ms);
+  }
+  ASSERT_EQ(t->ctl(1, "demote"), 0);
+  ASSERT_EQ(t->ctl(2, "promote"), 0);
+  for (int i = 0; i < 4; ++i) {
+    rec.take(t->scrape(2), recorded);
+    std::this_thread::sleep_for(1000ms);
+  }
+  ASSERT_EQ(rec.series.at("ctsync_last_takeover_flows{written=\"committed\"}").back(), 100);
+  ASSERT_EQ(rec.series.at("ctsync_last_takeover_flows{written=\"failed\"}").back(), 0);
+
+  auto run = [&](const Recording& series, bool fires) {
+    const std::string path = t->dir + (fires ? "/takeover_lost.yml" : "/takeover_clean.yml");
+    std::ofstream(path)
+        << "rule_files:\n  - " << CTSYNC_SOURCE_DIR
+        << "/packaging/prometheus/ctsyncd-alerts.yml\nevaluation_interval: 1s\ntests:\n"
+        << "  - interval: 1s\n    input_series:\n"
+        << series.input_series(3700) << "    promql_expr_test:\n"
+        << firing("CtsyncdTakeoverLostSomething", 2, false)
+        << firing("CtsyncdTakeoverLostSomething", 10, fires)
+        << firing("CtsyncdTakeoverLostSomething", 3700, false);
+    return test::sh_output("promtool test rules " + path + " 2>&1");
+  };
+  std::string out = run(rec, false);
+  EXPECT_NE(out.find("SUCCESS"), std::string::npos) << "a clean takeover fires nothing\n" << out;
+  Recording lost = rec;
+  for (std::size_t i = 3; i < lost.samples; ++i)
+    lost.series.at("ctsync_last_takeover_flows{written=\"failed\"}")[i] = 3;
+  out = run(lost, true);
+  EXPECT_NE(out.find("SUCCESS"), std::string::npos) << out;
 }
 
 // Every ctsync_* name in the dashboard and the alert rules exists in a live scrape of a pair.

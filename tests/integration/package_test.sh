@@ -45,6 +45,7 @@ for f in /usr/sbin/ctsyncd /usr/bin/ctsyncctl /lib/systemd/system/ctsyncd.servic
          /usr/share/doc/ctsyncd/examples/keepalived.conf.example \
          /usr/share/doc/ctsyncd/copyright /usr/share/doc/ctsyncd/changelog.gz \
          /usr/share/ctsyncd/grafana/ctsyncd.json /usr/share/ctsyncd/prometheus/ctsyncd-alerts.yml \
+         /usr/share/ctsyncd/prometheus/ctsyncd-keepalived-alerts.yml \
          /usr/share/man/man8/ctsyncd.8.gz /usr/share/man/man8/ctsyncctl.8.gz \
          /usr/share/man/man5/ctsyncd.toml.5.gz; do
   [ -e "$f" ] || fail "missing $f"

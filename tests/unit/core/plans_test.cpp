@@ -107,6 +107,7 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"sync.max_peer_expectations", [](Config& c) { c.max_peer_expectations = 7; }},
         FieldCase{"sync.max_early_bytes", [](Config& c) { c.max_early_bytes = 7; }},
         FieldCase{"sync.legacy_sealing", [](Config& c) { c.legacy_sealing = false; }},
+        FieldCase{"sync.ready_max_lag_ms", [](Config& c) { c.ready_max_lag = seconds(9); }},
         FieldCase{"cache.mode", [](Config& c) { c.cache_mode = CacheMode::direct; }},
         FieldCase{"cache.direct_refresh_s", [](Config& c) { c.direct_refresh = seconds(1); }},
         FieldCase{"cache.commit_delay_ms", [](Config& c) { c.commit_delay = seconds(1); }},
