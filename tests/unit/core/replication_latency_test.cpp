@@ -144,6 +144,8 @@ TEST(ReplicationLatency, ChangesMadeDuringAPartitionAreAtRiskUntilItHealsAndTook
   // The backup keeps hearing heartbeats, and nothing of the stream: it knows it is behind.
   p.drop = [](const v1::Packet& c) { return c.stream_seq() != 0; };
   p.change(100, 20);
+  EXPECT_EQ(p.a->at_risk(p.now).changes, 20u) << "queued, not yet sent: at risk already";
+  p.exchange(milliseconds(1));
   p.exchange(milliseconds(400));
   EXPECT_EQ(p.a->at_risk(p.now).changes, 20u);
   EXPECT_GE(p.a->at_risk(p.now).oldest, milliseconds(400));
