@@ -88,8 +88,7 @@ std::string render_status(const StatusView& v, bool json) {
   if (v.role == Role::active) {
     char line[256];
     if (v.changes_at_risk == 0) {
-      std::snprintf(line, sizeof line,
-                    "at risk: nothing; a failover now loses no change (every up peer has all)\n");
+      std::snprintf(line, sizeof line, "at risk: nothing; a failover now loses no change\n");
     } else {
       std::snprintf(line, sizeof line,
                     "at risk: a failover now would lose %llu changes, the oldest made %.3f s ago\n",

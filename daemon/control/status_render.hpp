@@ -39,7 +39,7 @@ struct StatusView {
   // As the sender measures it: a change's kernel event read to every up peer's ack.
   double latency_p50_s = 0, latency_p99_s = 0;
   std::uint64_t latency_changes = 0;
-  // What a failover now would lose: changes not yet at every up peer, the oldest's age.
+  // What a failover now would lose: changes the most advanced peer lacks, the oldest's age.
   std::uint64_t changes_at_risk = 0;
   double at_risk_oldest_s = 0;
   std::optional<std::string> last_commit;

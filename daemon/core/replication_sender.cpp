@@ -104,11 +104,11 @@ void ReplicationSender::peer_down(std::uint32_t peer, TimePoint now) {
 }
 
 std::uint64_t ReplicationSender::changes_at_risk() const {
-  return outbox_.size() + expectation_outbox_.size() + in_flight_.unacked();
+  return outbox_.size() + expectation_outbox_.size() + in_flight_.at_risk();
 }
 
 std::optional<TimePoint> ReplicationSender::oldest_change_at_risk() const {
-  std::optional<TimePoint> t = in_flight_.oldest();
+  std::optional<TimePoint> t = in_flight_.oldest_at_risk();
   for (const auto* q : {&outbox_times_, &expectation_outbox_times_}) {
     if (!q->empty() && (!t || q->front() < *t)) t = q->front();
   }

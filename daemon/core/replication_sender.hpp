@@ -87,8 +87,8 @@ class ReplicationSender {
   std::uint64_t last_stream_seq() const { return next_stream_seq_ - 1; }
   std::uint64_t window_start() const;
   std::size_t outbox_size() const { return outbox_.size(); }
-  // What a failover now would lose: changes queued or sent that not every up peer has
-  // acknowledged (a flow changed again meanwhile counts once per change), and the oldest.
+  // What a failover now would lose: changes queued, or sent and not acknowledged by the most
+  // advanced peer (a flow changed again meanwhile counts once per change), and the oldest.
   std::uint64_t changes_at_risk() const;
   std::optional<TimePoint> oldest_change_at_risk() const;
   const ChangesInFlight& in_flight() const { return in_flight_; }

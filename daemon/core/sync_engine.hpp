@@ -89,8 +89,9 @@ class SyncEngine {
   // The latest time poll() must be called again.
   TimePoint next_wakeup(TimePoint now) const;
 
-  // What a failover now would lose, as the active node sees it: changes not yet acknowledged
-  // by every up peer (queued or sent), and how long ago the oldest of them was made.
+  // What a failover now would lose, as the active node sees it: changes queued, or sent and
+  // not acknowledged by the most advanced peer (a down one too: it would take over), and how
+  // long ago the oldest of them was made.
   struct AtRisk {
     std::uint64_t changes = 0;
     Duration oldest{};

@@ -203,9 +203,8 @@ void MetricsExporter::build(const std::string& version) {
                            .Help("From a change's kernel event read to the peer acknowledging it")
                            .Register(*registry_);
   gauge("ctsync_changes_at_risk",
-        "Changes not yet acknowledged by every up peer: what a failover now would lose");
-  gauge("ctsync_changes_at_risk_oldest_seconds",
-        "Age of the oldest change not yet acknowledged by every up peer; 0 when none");
+        "Changes the most advanced peer has not acknowledged: what a failover now would lose");
+  gauge("ctsync_changes_at_risk_oldest_seconds", "Age of the oldest change at risk; 0 when none");
   for (const char* r : {"created", "updated", "replaced", "failed"}) {
     counter("ctsync_committed_flows_total", "Flows written by commits, by result", {{"result", r}});
   }
