@@ -101,6 +101,19 @@ TEST(ChangesInFlight, ADownPeerIsStillOwedAndANewPeerOnlyWhatFollows) {
   EXPECT_EQ(f.all_peers().count(), 4u);
 }
 
+// "Every up peer has it": a down peer does not hold the all-peers latency back.
+TEST(ChangesInFlight, EveryUpPeerLeavesOutTheDownOnes) {
+  ChangesInFlight f;
+  f.peer_up(1, 0);
+  f.peer_up(2, 0);
+  f.peer_down(2, at(0));
+  f.sent(1, {at(1)});
+  f.acked(1, 1, at(4));
+  EXPECT_EQ(f.all_peers().count(), 1u);
+  EXPECT_NEAR(f.all_peers().sum_seconds(), 0.003, 1e-9);
+  EXPECT_EQ(f.at_risk(), 0u);
+}
+
 // An active node (1) and a backup (2) with a link the test filters: `drop(plaintext)` decides,
 // per datagram from the active node, whether it is lost.
 struct FilteredPair {
