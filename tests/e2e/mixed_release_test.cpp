@@ -22,11 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 using test::PairTopology;
 
-nlohmann::json stats(const PairTopology& t, int node) {
-  return nlohmann::json::parse(t.ctl_output(node, "stats --json"));
-}
 std::uint64_t legacy_sent(const PairTopology& t, int node) {
-  return stats(t, node)["sync"]["legacy_sealed_sent"].get<std::uint64_t>();
+  return t.stats(node)["sync"]["legacy_sealed_sent"].get<std::uint64_t>();
 }
 std::size_t kernel_count(const test::Namespace& ns) {
   return std::stoul(ns.output("conntrack -C"));
@@ -51,10 +48,10 @@ TEST(MixedRelease, APairUpgradedOneNodeAtATimeKeepsItsTableAcrossBothReleases) {
       [&] { return t.external_count(2) == first && t.ctl(2, "ready") == 0; }, 15000ms))
       << t.external_count(2) << "\n"
       << t.d2.log();
-  const auto s2 = stats(t, 2);
+  const auto s2 = t.stats(2);
   EXPECT_GT(s2["sync"]["legacy_sealed_received"].get<std::uint64_t>(), 0u);
   EXPECT_GT(s2["sync"]["legacy_sealed_sent"].get<std::uint64_t>(), 0u);
-  EXPECT_LE(stats(t, 1)["dropped"]["bad_version"].get<std::uint64_t>(), 10u)
+  EXPECT_LE(t.stats(1)["dropped"]["bad_version"].get<std::uint64_t>(), 10u)
       << "only what the new node sent before it first heard the old one";
 
   // Switchover to the upgraded node: it commits the old node's table.
@@ -115,7 +112,7 @@ TEST(MixedRelease, NegativeControlWithLegacySealingOffTheOlderReleaseIsRefused) 
     ASSERT_TRUE(w.upsert(test::kernel_valid_flows(20, 4800, 1), r).ok());
   }
   ASSERT_TRUE(PairTopology::wait_for(
-      [&] { return stats(t, 2)["dropped"]["bad_version"].get<std::uint64_t>() >= 10; }, 10000ms));
+      [&] { return t.stats(2)["dropped"]["bad_version"].get<std::uint64_t>() >= 10; }, 10000ms));
   EXPECT_EQ(t.external_count(2), 0u);
   EXPECT_EQ(legacy_sent(t, 2), 0u);
 }

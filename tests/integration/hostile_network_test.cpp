@@ -27,7 +27,7 @@ using test::PairTopology;
 using test::writer_in;
 
 nlohmann::json dropped(const PairTopology& t, int node) {
-  return nlohmann::json::parse(t.ctl_output(node, "stats --json"))["dropped"];
+  return t.stats(node)["dropped"];
 }
 
 // A host on the sync bridge that listens to the group (capturing genuine datagrams) and
@@ -328,9 +328,7 @@ TEST(HostileNetwork, ARecordedStreamReplayedToARestartedBackupIsRefused) {
   std::filesystem::remove(t.dir + "/state2/peers");
   t.start_daemon(2);
   auto passed_over = [&] {
-    return nlohmann::json::parse(
-               t.ctl_output(2, "stats --json"))["sync"]["stream_before_bound_bulk"]
-        .get<std::uint64_t>();
+    return t.stats(2)["sync"]["stream_before_bound_bulk"].get<std::uint64_t>();
   };
   const auto replays = dropped(t, 2)["replay"].get<std::uint64_t>();
   for (const auto& d : while_open) atk.send(d);

@@ -21,9 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using test::PairTopology;
 
-nlohmann::json stats(const PairTopology& t, int node) {
-  return nlohmann::json::parse(t.ctl_output(node, "stats --json"));
-}
 // Node `node`'s configuration with its keys (and send key) replaced.
 void write_keys(const PairTopology& t, int node, const std::string& keys, int send_id) {
   t.write_config(node);
@@ -107,7 +104,7 @@ TEST(KeyRotation, BySighupWithoutARefusedOrLostDatagram) {
   EXPECT_TRUE(PairTopology::wait_for([&] { return t.external_count(2) == written; }, 10000ms))
       << t.external_count(2) << " of " << written;
   for (int node : {1, 2}) {
-    const auto s = stats(t, node);
+    const auto s = t.stats(node);
     EXPECT_EQ(s["dropped"]["unknown_key"], 0) << "node " << node << ": " << s.dump();
     EXPECT_EQ(s["dropped"]["auth_failed"], 0) << "node " << node;
     EXPECT_EQ(s["sync"]["gaps_detected"], 0) << "node " << node << ": a datagram was lost";
@@ -117,7 +114,7 @@ TEST(KeyRotation, BySighupWithoutARefusedOrLostDatagram) {
   write_keys(t, 1, key_table(2, key2) + key_table(3, key3), 3);
   t.d1.signal(SIGHUP);
   EXPECT_TRUE(PairTopology::wait_for(
-      [&] { return stats(t, 2)["dropped"]["unknown_key"].get<int>() > 0; }, 10000ms));
+      [&] { return t.stats(2)["dropped"]["unknown_key"].get<int>() > 0; }, 10000ms));
 }
 
 }  // namespace

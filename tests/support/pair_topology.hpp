@@ -246,6 +246,10 @@ class PairTopology {
   }
 
   // Flows in fw`node`'s copies of its peers' tables, as `ctsyncctl flows --external` lists them.
+  // `ctsyncctl stats --json` of a node: its counters.
+  nlohmann::json stats(int node) const {
+    return nlohmann::json::parse(ctl_output(node, "stats --json"));
+  }
   std::size_t external_count(int node) const {
     return nlohmann::json::parse(ctl_output(node, "flows --external --json")).size();
   }

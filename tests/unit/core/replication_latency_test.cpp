@@ -2,8 +2,6 @@
 // what a failover now would lose, and the backup's readiness by lag, with simulated time.
 #include <gtest/gtest.h>
 
-#include <functional>
-
 #include "core/changes_in_flight.hpp"
 #include "core/latency_histogram.hpp"
 #include "core/sync_engine.hpp"
@@ -114,41 +112,8 @@ TEST(ChangesInFlight, EveryUpPeerLeavesOutTheDownOnes) {
   EXPECT_EQ(f.at_risk(), 0u);
 }
 
-// An active node (1) and a backup (2) with a link the test filters: `drop(plaintext)` decides,
-// per datagram from the active node, whether it is lost.
-struct FilteredPair {
-  TimePoint now{};
-  std::unique_ptr<SyncEngine> a, b;
-  std::function<bool(const v1::Packet&)> drop = [](const v1::Packet&) { return false; };
-
-  FilteredPair() {
-    EngineConfig ca;
-    ca.node_id = 1;
-    ca.boot_id = 100;
-    EngineConfig cb = ca;
-    cb.node_id = 2;
-    a = std::make_unique<SyncEngine>(ca, nullptr, now);
-    b = std::make_unique<SyncEngine>(cb, nullptr, now);
-    a->set_role(Role::active, now);
-    a->announce_table();
-    exchange(milliseconds(500));
-  }
-  void exchange(Duration d) {
-    const TimePoint end = now + d;
-    while (now < end) {
-      std::vector<std::string> out;
-      a->poll(now, out);
-      for (auto& p : out) {
-        v1::Packet control;
-        control.ParseFromString(p);
-        if (!drop(control)) b->receive(p, now);
-      }
-      out.clear();
-      b->poll(now, out);
-      for (auto& p : out) a->receive(p, now);
-      now += milliseconds(1);
-    }
-  }
+// An active node (1) and a backup (2); `lose` drops some of the active node's datagrams.
+struct LossyPair : test::SealedPair {
   void change(std::uint32_t first, std::uint32_t n) {
     a->note_time(now);
     for (std::uint32_t i = first; i < first + n; ++i) a->local_upsert(sample_flow(i));
@@ -156,7 +121,7 @@ struct FilteredPair {
 };
 
 TEST(ReplicationLatency, ChangesMadeDuringAPartitionAreAtRiskUntilItHealsAndTookItsLength) {
-  FilteredPair p;
+  LossyPair p;
   ASSERT_TRUE(p.b->ready(p.now));
   p.change(1, 10);
   p.exchange(milliseconds(50));
@@ -166,7 +131,7 @@ TEST(ReplicationLatency, ChangesMadeDuringAPartitionAreAtRiskUntilItHealsAndTook
   EXPECT_LT(before.quantile(0.99), 0.01) << "a clean link: milliseconds";
 
   // The backup keeps hearing heartbeats, and nothing of the stream: it knows it is behind.
-  p.drop = [](const v1::Packet& c) { return c.stream_seq() != 0; };
+  p.lose = [](const v1::Packet& c) { return c.stream_seq() != 0; };
   p.change(100, 20);
   EXPECT_EQ(p.a->at_risk(p.now).changes, 20u) << "queued, not yet sent: at risk already";
   p.exchange(milliseconds(1));
@@ -182,7 +147,7 @@ TEST(ReplicationLatency, ChangesMadeDuringAPartitionAreAtRiskUntilItHealsAndTook
   EXPECT_NE(p.b->readiness_reason(p.now).find("behind its announced stream"), std::string::npos)
       << p.b->readiness_reason(p.now);
 
-  p.drop = [](const v1::Packet&) { return false; };  // healed: the nacks fetch it all
+  p.lose = [](const v1::Packet&) { return false; };  // healed: the nacks fetch it all
   p.exchange(milliseconds(300));
   EXPECT_EQ(p.a->at_risk(p.now).changes, 0u);
   EXPECT_EQ(p.a->at_risk(p.now).oldest, Duration{});
@@ -198,7 +163,7 @@ TEST(ReplicationLatency, ChangesMadeDuringAPartitionAreAtRiskUntilItHealsAndTook
 
 // A change made while a bulk is on its way is measured like any other: to its own ack.
 TEST(ReplicationLatency, AChangeDuringABulkIsMeasuredToItsAck) {
-  FilteredPair p;
+  LossyPair p;
   p.change(1, 500);
   p.exchange(milliseconds(100));
   const std::uint64_t measured = p.a->sender().in_flight().all_peers().count();

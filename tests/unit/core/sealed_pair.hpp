@@ -3,6 +3,7 @@
 // sender sealed kept: what an attacker on the sync link records and replays.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -31,6 +32,9 @@ struct SealedPair {
   std::vector<std::string> captured;  // every sealed datagram a sent
   bool hold = false;                  // a's datagrams do not reach b (lost, or b not running)
   std::vector<std::string> held;      // what a sent while `hold`
+  // a's datagrams for which this says true are lost on the way (read from their control
+  // fields: a test can lose the stream and let heartbeats through).
+  std::function<bool(const v1::Packet&)> lose = [](const v1::Packet&) { return false; };
 
   // `a_features`: what a's Packet.features says it does; FEATURE_NONE stands for a release
   // before 0.2.0 (no bulk names its requester).
@@ -66,6 +70,8 @@ struct SealedPair {
         std::string sealed;
         sealer.seal(p, sealed);
         captured.push_back(sealed);
+        v1::Packet control;
+        if (control.ParseFromString(p) && lose(control)) continue;
         if (hold) {
           held.push_back(sealed);
         } else {
