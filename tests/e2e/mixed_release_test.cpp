@@ -7,9 +7,7 @@
 // node refuses the older release's datagrams and nothing replicates.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "flow_factory.hpp"
@@ -96,14 +94,7 @@ TEST(MixedRelease, NegativeControlWithLegacySealingOffTheOlderReleaseIsRefused) 
   o.binary[0] = CTSYNC_OLD_RELEASE;
   PairTopology t(o);
   t.start_daemon(1);
-  t.write_config(2);
-  std::stringstream text;
-  text << std::ifstream(t.config_path(2)).rdbuf();
-  std::string config = text.str();
-  config.insert(config.find("[sync]\n") + 7, "legacy_sealing = false\n");
-  const std::string strict = t.dir + "/strict2.toml";
-  std::ofstream(strict) << config;
-  t.start_daemon_with(2, strict);
+  t.start_daemon_with(2, t.config_with_sync(2, "legacy_sealing = false\n", "strict2.toml"));
 
   ASSERT_EQ(t.ctl(1, "promote"), 0);
   {

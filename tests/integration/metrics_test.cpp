@@ -402,6 +402,44 @@ TEST(Metrics, TheTakeoverAlertFiresOnlyForATakeoverThatLostSomething) {
   EXPECT_NE(out.find("SUCCESS"), std::string::npos) << out;
 }
 
+// A backup whose copy may hold 10 flows (sync.max_peer_flows) while the active node has 50:
+// not ready for as long as that lasts. On the series recorded from both nodes the readiness
+// alert fires for the backup after its 5 minutes, and never for the active node (always
+// ready by definition), nor before.
+TEST(Metrics, TheNotReadyAlertFiresForTheBackupOnRecordedSeries) {
+  PairOptions o;
+  o.metrics = true;
+  PairTopology t(o);
+  t.start_daemon(1);
+  t.start_daemon_with(2, t.config_with_sync(2, "max_peer_flows = 10\n", "small2.toml"));
+  ASSERT_EQ(t.ctl(1, "promote"), 0);
+  ConntrackWriter w = writer_in(t.fw1);
+  std::vector<WriteResult> r;
+  ASSERT_TRUE(w.upsert(test::kernel_valid_flows(50, 91), r).ok());
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] { return value(t, 2, "ctsync_ready") == 0 && value(t, 1, "ctsync_ready") == 1; },
+      10000ms));
+  EXPECT_NE(t.ctl(2, "ready"), 0);
+  Recording active, backup;
+  backup.instance = "fw2";
+  for (int i = 0; i < 3; ++i) {
+    active.take(t.scrape(1), {"ctsync_ready", "ctsync_role"});
+    backup.take(t.scrape(2), {"ctsync_ready", "ctsync_role"});
+    std::this_thread::sleep_for(1000ms);
+  }
+  std::ofstream(t.dir + "/not_ready.yml")
+      << "rule_files:\n  - " << CTSYNC_SOURCE_DIR
+      << "/packaging/prometheus/ctsyncd-alerts.yml\nevaluation_interval: 10s\ntests:\n"
+      << "  - interval: 1s\n    input_series:\n"
+      << active.input_series(400) << backup.input_series(400) << "    promql_expr_test:\n"
+      << firing("CtsyncdNotReady", 60, false)
+      << "      - expr: count by (instance) (ALERTS{alertname=\"CtsyncdNotReady\","
+         "alertstate=\"firing\"})\n        eval_time: 330s\n        exp_samples:\n"
+         "          - labels: '{instance=\"fw2\"}'\n            value: 1\n";
+  const std::string out = test::sh_output("promtool test rules " + t.dir + "/not_ready.yml 2>&1");
+  EXPECT_NE(out.find("SUCCESS"), std::string::npos) << out;
+}
+
 // Every ctsync_* name in the dashboard and the alert rules exists in a live scrape of a pair.
 TEST(Metrics, DashboardAndAlertsUseOnlyExportedMetrics) {
   auto t = pair();

@@ -200,6 +200,19 @@ class PairTopology {
         << opts_.extra_config;
   }
 
+  // Node `node`'s configuration with `lines` added to its [sync] table, written beside the
+  // usual one as `name`; its path, for start_daemon_with.
+  std::string config_with_sync(int node, const std::string& lines, const std::string& name) {
+    write_config(node);
+    std::stringstream text;
+    text << std::ifstream(config_path(node)).rdbuf();
+    std::string config = text.str();
+    config.insert(config.find("[sync]\n") + 7, lines);
+    const std::string path = dir + "/" + name;
+    std::ofstream(path) << config;
+    return path;
+  }
+
   ChildProcess d1, d2;
   std::unique_ptr<Namespace> relay;  // with sync_relay
 
