@@ -230,7 +230,7 @@ std::optional<TimePoint> PeerReplica::next_deadline() const {
 }
 
 bool PeerReplica::in_sync(TimePoint now) const {
-  return complete() && (!gap_since_ || now - *gap_since_ < config_.ready_gap_tolerance);
+  return complete() && (!gap_since_ || now - *gap_since_ < config_.ready_max_lag);
 }
 
 std::uint64_t PeerReplica::lag_packets() const {

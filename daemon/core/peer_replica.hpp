@@ -34,7 +34,7 @@ struct ReceiverConfig {
   Duration nack_delay = milliseconds(4);  // reordering tolerance before asking
   Duration nack_retry = milliseconds(40);
   Duration resync_retry = seconds(1);
-  Duration ready_gap_tolerance = milliseconds(750);  // sync.ready_max_lag_ms
+  Duration ready_max_lag = milliseconds(750);  // sync.ready_max_lag_ms
   std::uint64_t replay_window = 8192;
   std::size_t max_nack_ranges = 16;
   // What one peer's copy may hold (the daemon derives them from nf_conntrack_max): a peer's

@@ -44,6 +44,13 @@ std::string_view failure_reason(int err) {
   }
 }
 
+// The core's buckets, as prometheus-cpp takes them.
+const prometheus::Histogram::BucketBoundaries& latency_bounds() {
+  static const prometheus::Histogram::BucketBoundaries b(LatencyHistogram::bounds.begin(),
+                                                         LatencyHistogram::bounds.end());
+  return b;
+}
+
 constexpr const char* failure_reasons[] = {"table_full", "exists",      "invalid",  "not_found",
                                            "busy",       "unsupported", "no_space", "other"};
 
@@ -191,13 +198,11 @@ void MetricsExporter::build(const std::string& version) {
            .Register(*registry_)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.25,
                                                             0.5, 1, 2.5, 5, 10, 30});
-  const prometheus::Histogram::BucketBoundaries latency_bounds(LatencyHistogram::bounds.begin(),
-                                                               LatencyHistogram::bounds.end());
   latency_all_ = &prometheus::BuildHistogram()
                       .Name("ctsync_replication_latency_all_peers_seconds")
                       .Help("From a change's kernel event read to every up peer acknowledging it")
                       .Register(*registry_)
-                      .Add({}, latency_bounds);
+                      .Add({}, latency_bounds());
   latency_per_peer_ = &prometheus::BuildHistogram()
                            .Name("ctsync_replication_latency_seconds")
                            .Help("From a change's kernel event read to the peer acknowledging it")
@@ -340,10 +345,8 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
           "How long our copy has been behind what the peer announced; 0 while it holds it all", l)
         .Set(p.behind_seconds);
   }
-  const prometheus::Histogram::BucketBoundaries latency_bounds(LatencyHistogram::bounds.begin(),
-                                                               LatencyHistogram::bounds.end());
   for (const auto& [peer, h] : s.latency_per_peer) {
-    set(latency_per_peer_->Add({{"peer", std::to_string(peer)}}, latency_bounds), h);
+    set(latency_per_peer_->Add({{"peer", std::to_string(peer)}}, latency_bounds()), h);
   }
   set(*latency_all_, s.latency_all_peers);
   gauge("ctsync_changes_at_risk", "").Set(static_cast<double>(s.changes_at_risk));

@@ -20,7 +20,7 @@ DatagramSealer::DatagramSealer(KeyRing keys, std::size_t max_datagram, bool lega
 }
 
 void DatagramSealer::seal(std::string_view plaintext, std::string& out, Sealing sealing) const {
-  if (!legacy_) sealing = Sealing::derived_key;
+  sealing = sealing_for(sealing);
   const SecretKey* key = keys_.find(keys_.send_id(), sealing);
   out.resize(header_size + plaintext.size() + tag_size);
   auto* p = reinterpret_cast<unsigned char*>(out.data());

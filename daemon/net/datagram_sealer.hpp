@@ -25,6 +25,8 @@ class DatagramSealer {
 
   DatagramSealer(KeyRing keys, std::size_t max_datagram, bool legacy = true);
 
+  // The sealing `seal` uses when asked for `wanted`: the derived key when legacy is off.
+  Sealing sealing_for(Sealing wanted) const { return legacy_ ? wanted : Sealing::derived_key; }
   void seal(std::string_view plaintext, std::string& out,
             Sealing sealing = Sealing::derived_key) const;
 
@@ -39,7 +41,6 @@ class DatagramSealer {
   // Key rotation on reload: takes effect for the next datagram.
   void replace_keys(KeyRing keys) { keys_ = std::move(keys); }
   std::size_t max_datagram() const { return max_datagram_; }
-  bool legacy() const { return legacy_; }
 
  private:
   KeyRing keys_;

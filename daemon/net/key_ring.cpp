@@ -24,10 +24,16 @@ constexpr std::uint64_t sealing_subkey = 1;
 static_assert(crypto_kdf_KEYBYTES == sizeof(SecretKey));
 }  // namespace
 
+namespace {
+void derive_into(SecretKey& out, const SecretKey& key) {
+  crypto_kdf_derive_from_key(out.data(), out.size(), sealing_subkey, sealing_context, key.data());
+}
+}  // namespace
+
 SecretKey derive_sealing_key(const SecretKey& key) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   SecretKey out{};
-  crypto_kdf_derive_from_key(out.data(), out.size(), sealing_subkey, sealing_context, key.data());
+  derive_into(out, key);
   return out;
 }
 
@@ -41,8 +47,7 @@ void KeyRing::add(std::uint8_t id, const SecretKey& key) {
   if (memory == nullptr) throw std::bad_alloc();
   SecureKey slot(new (memory) Keys{key, {}});
   // Derived in place: no copy of the derived key outside the secure allocation.
-  crypto_kdf_derive_from_key(slot->derived.data(), slot->derived.size(), sealing_subkey,
-                             sealing_context, key.data());
+  derive_into(slot->derived, key);
   keys_[id] = std::move(slot);
 }
 

@@ -207,8 +207,8 @@ void SyncTransport::deliver(std::string_view datagram) {
 }
 
 void SyncTransport::send(const std::vector<std::string>& plaintexts, Sealing sealing) {
-  if (!sealer_.legacy()) sealing = Sealing::derived_key;
-  if (sealing == Sealing::raw_key) counters_.legacy_sealed_sent += plaintexts.size();
+  if (sealer_.sealing_for(sealing) == Sealing::raw_key)
+    counters_.legacy_sealed_sent += plaintexts.size();
   batch_.clear();
   sizes_.clear();
   for (const auto& p : plaintexts) {

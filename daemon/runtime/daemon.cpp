@@ -146,7 +146,7 @@ Result<void> Daemon::open() {
         kernel_max > 0 ? static_cast<std::size_t>(kernel_max) : std::size_t{1} << 20;
     eng.receiver.max_flows = config_.max_peer_flows > 0 ? config_.max_peer_flows : derived;
     eng.receiver.max_early_bytes = config_.max_early_bytes;
-    eng.receiver.ready_gap_tolerance = config_.ready_max_lag;
+    eng.receiver.ready_max_lag = config_.ready_max_lag;
     eng.receiver.max_expectations = config_.max_peer_expectations > 0
                                         ? config_.max_peer_expectations
                                         : std::max<std::size_t>(1024, derived / 16);
