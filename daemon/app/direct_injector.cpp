@@ -12,6 +12,19 @@ DirectInjector::DirectInjector(ports::Scheduler& loop, ports::KernelPort& kernel
       timer_(loop.timer()),
       refresh_(refresh_tick, loop.now()) {}
 
+void DirectInjector::read_copies_of(const SyncEngine& engine) {
+  set_lookup([&engine](std::uint32_t peer, const FlowKey& key) -> const Flow* {
+    auto it = engine.peers().find(peer);
+    return it == engine.peers().end() ? nullptr : it->second->table().find_flow(key);
+  });
+  set_other_holder([&engine](std::uint32_t except, const FlowKey& key) -> std::uint32_t {
+    for (const auto& [id, p] : engine.peers()) {
+      if (id != except && p->table().find(key) != nullptr) return id;
+    }
+    return 0;
+  });
+}
+
 void DirectInjector::set_enabled(bool on) {
   if (on == enabled_) return;
   enabled_ = on;
@@ -67,10 +80,17 @@ void DirectInjector::flush() {
       if (it == pending_.end()) continue;
       const bool upsert = it->second;
       pending_.erase(it);
+      Key source = k;
       const Flow* f = upsert && lookup_ ? lookup_(k.peer, k.key) : nullptr;
+      if (f == nullptr && other_holder_ && lookup_) {
+        if (const std::uint32_t other = other_holder_(k.peer, k.key); other != 0) {
+          source = Key{other, k.key};
+          f = lookup_(other, k.key);
+        }
+      }
       if (f != nullptr) {
         upserts.push_back(*f);
-        upsert_keys.push_back(k);
+        upsert_keys.push_back(source);
       } else {
         removals.push_back(k.key);
       }

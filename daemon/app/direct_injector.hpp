@@ -9,6 +9,7 @@
 
 #include "core/peer_flow_observer.hpp"
 #include "core/refresh_schedule.hpp"
+#include "core/sync_engine.hpp"
 #include "ports/kernel_port.hpp"
 #include "ports/scheduler.hpp"
 
@@ -33,6 +34,13 @@ class DirectInjector : public PeerFlowObserver {
                  Duration refresh_tick);
 
   void set_lookup(Lookup lookup) { lookup_ = std::move(lookup); }
+  // Another peer whose copy holds the key (0: none). With three nodes or more, two copies can
+  // hold one connection (the node that crashed and the one that took over from it): a flow
+  // leaving one of them stays in the kernel, as the other has it.
+  using OtherHolder = std::function<std::uint32_t(std::uint32_t except_peer, const FlowKey&)>;
+  void set_other_holder(OtherHolder holder) { other_holder_ = std::move(holder); }
+  // Both of the above, from the engine's copies of its peers.
+  void read_copies_of(const SyncEngine& engine);
   // Only a backup injects; an active node's kernel belongs to its own traffic.
   void set_enabled(bool on);
   bool enabled() const { return enabled_; }
@@ -72,6 +80,7 @@ class DirectInjector : public PeerFlowObserver {
   std::size_t batch_;
   std::unique_ptr<ports::Timer> timer_;
   Lookup lookup_;
+  OtherHolder other_holder_;
   bool enabled_ = false;
   bool ever_enabled_ = false;
   bool flush_posted_ = false;

@@ -194,6 +194,8 @@ std::string render_stats(const StatsView& v, bool json) {
                {"peer_flows_refused", c.peer_flows_refused},
                {"peer_expectations_refused", c.peer_expectations_refused},
                {"peer_slots_reused", c.peer_slots_reused},
+               {"copies_superseded", c.copies_superseded},
+               {"flows_superseded", c.flows_superseded},
                {"early_bytes", c.early_bytes},
                {"early_refused", c.early_refused},
                {"stream_before_bound_bulk", c.stream_before_bound_bulk},

@@ -107,7 +107,11 @@ void PeerReplica::first_contact() {
 void PeerReplica::on_heartbeat(const v1::Heartbeat& hb, TimePoint now) {
   role_ = role_from_number(hb.role());
   claims_ready_ = hb.ready();
-  if (role_ == Role::active) last_active_claim_ = now;
+  if (role_ == Role::active) {
+    note_active_claim(now);
+  } else {
+    active_since_.reset();
+  }
   if (next_expected_ == 0) first_contact();
   last_seen_ = std::max(last_seen_, hb.last_stream_seq());
   window_start_seen_ = std::max(window_start_seen_, hb.window_start());
@@ -120,7 +124,7 @@ void PeerReplica::on_heartbeat(const v1::Heartbeat& hb, TimePoint now) {
 void PeerReplica::on_stream_packet(const ReceivedPacket& packet, TimePoint now) {
   const std::uint64_t s = packet.control.stream_seq();
   if (next_expected_ == 0) first_contact();
-  last_active_claim_ = now;  // only an active node sends stream packets
+  note_active_claim(now);  // only an active node sends stream packets
   last_seen_ = std::max(last_seen_, s);
   if (s < next_expected_ || pending_.contains(s)) {
     counters_.stream_duplicates += 1;
@@ -156,6 +160,11 @@ void PeerReplica::on_stream_packet(const ReceivedPacket& packet, TimePoint now) 
   }
   pending_.keep(s, packet.bytes);  // without room, the nack asks for it again later
   note_gap(now);
+}
+
+void PeerReplica::note_active_claim(TimePoint now) {
+  if (!active_since_) active_since_ = now;
+  last_active_claim_ = now;
 }
 
 void PeerReplica::advance(TimePoint now) {
@@ -309,6 +318,7 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
     counters_.received.add(MessageType::bulk_begin, p.bulk_begin().ByteSizeLong());
     in_bulk_ = true;
     bulk_id_ = p.bulk_begin().bulk_id();
+    bulk_says_takeover_done_ = p.bulk_begin().takeover_done();
     // Room for the whole table at once rather than growth step by step; capped, since the
     // count is the sender's word and a reservation is ours to pay for.
     table_.reserve(std::min<std::uint64_t>(p.bulk_begin().flow_count(), config_.max_flows));
@@ -385,6 +395,8 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
                     [this](const auto& kv) { return kv.second.generation != generation_; });
       in_bulk_ = false;
       complete_ = true;
+      bulk_done_at_ = now;
+      bulk_after_takeover_ = bulk_says_takeover_done_;
       changes_at_bulk_end_ = changes_;
       counters_.bulks_completed += 1;
     }

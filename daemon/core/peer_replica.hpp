@@ -106,6 +106,13 @@ class PeerReplica {
   bool claims_ready() const { return claims_ready_; }
   TimePoint last_heard() const { return last_heard_; }
   std::optional<TimePoint> last_active_claim() const { return last_active_claim_; }
+  // The peer claims active now and this copy holds a whole table it sent since it last became
+  // active: whatever it took over from an earlier active node is in this copy, and the copy of
+  // that node can go (SyncEngine::retire_superseded_copies).
+  bool holds_current_reign() const {
+    return role_ == Role::active && active_since_ && bulk_done_at_ && bulk_after_takeover_ &&
+           *bulk_done_at_ >= *active_since_ && complete();
+  }
   std::uint64_t next_expected() const { return next_expected_; }
   std::uint64_t last_seen_stream_seq() const { return last_seen_; }
   std::uint64_t lag_packets() const;  // stream packets sent by the peer that we have not applied
@@ -134,6 +141,7 @@ class PeerReplica {
   void apply_early(const std::string& bytes, TimePoint now);  // one kept in pending_
   void advance(TimePoint now);
   void note_gap(TimePoint now);
+  void note_active_claim(TimePoint now);
   void skip_to(std::uint64_t stream_seq, TimePoint now);
   void upsert(Flow&& flow);
   void erase(const FlowKey& key);
@@ -155,6 +163,10 @@ class PeerReplica {
   Role role_ = Role::unknown;
   bool claims_ready_ = false;
   std::optional<TimePoint> last_active_claim_;
+  std::optional<TimePoint> active_since_;  // when it last turned active, as we heard it
+  std::optional<TimePoint> bulk_done_at_;  // when its last complete bulk ended here
+  bool bulk_after_takeover_ = false;       // that bulk's BulkBegin.takeover_done
+  bool bulk_says_takeover_done_ = false;   // the one in progress
   ReplayWindow replay_;
 
   // Stream reassembly.

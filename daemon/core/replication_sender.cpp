@@ -86,6 +86,7 @@ void ReplicationSender::start_bulk() {
     b.end = table_.size();
     for (const auto& [key, e] : expectations_) b.expectation_keys.push_back(key);
   }
+  b.takeover_done = takeover_done_;
   b.requesters = std::move(next_requesters_);
   next_requesters_.clear();
   bulk_ = std::move(b);
@@ -280,6 +281,7 @@ std::optional<std::string> ReplicationSender::build_body() {
       wire::put_varint_field(m, v1::BulkBegin::kExpectationCountFieldNumber,
                              bulk_->expectation_keys.size());
     }
+    if (bulk_->takeover_done) wire::put_varint_field(m, v1::BulkBegin::kTakeoverDoneFieldNumber, 1);
     for (const auto& [node, boot] : bulk_->requesters) {
       std::string r;
       wire::put_varint_field(r, v1::BulkRequester::kNodeIdFieldNumber, node);

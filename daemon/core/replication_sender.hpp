@@ -43,6 +43,8 @@ class ReplicationSender {
   // Replicating is on for an active node only. Turning it off drops queued changes; peers
   // keep the table we last announced (see docs/protocol.md, roles).
   void set_replicating(bool on);
+  // Bulks begun from now on say whether the table holds what the last promotion took over.
+  void set_takeover_done(bool done) { takeover_done_ = done; }
   bool replicating() const { return replicating_; }
 
   // Changes from now on were made at `now` (their kernel events were read then): the start of
@@ -114,6 +116,7 @@ class ReplicationSender {
     std::uint64_t expectations_sent = 0;
     std::map<std::uint32_t, std::uint64_t> requesters;  // node id -> boot id
     bool begun = false;
+    bool takeover_done = false;
   };
   struct PeerAck {
     std::uint64_t acked = 0;
@@ -150,6 +153,7 @@ class ReplicationSender {
   bool bulk_again_ = false;
   std::map<std::uint32_t, std::uint64_t> next_requesters_;  // for the bulk after this one
   bool handover_ = false;
+  bool takeover_done_ = false;
   bool digest_wanted_ = false;
   std::uint64_t next_bulk_id_ = 1;
 

@@ -81,6 +81,10 @@ struct SyncCounters {
   std::uint64_t peer_flows_refused = 0;
   std::uint64_t peer_expectations_refused = 0;
   std::uint64_t peer_slots_reused = 0;  // a silent peer with an empty copy gave its slot up
+  // Copies of a node that is no longer active, dropped because a later active node's table
+  // holds what it took over from it (three nodes or more: docs/operations.md).
+  std::uint64_t copies_superseded = 0;
+  std::uint64_t flows_superseded = 0;
   // Stream packets held ahead of a gap, all peers together: a level (bytes now), and the
   // packets not kept because the budget (sync.max_early_bytes) was spent.
   std::uint64_t early_bytes = 0;

@@ -120,13 +120,45 @@ void SyncEngine::set_role(Role role, TimePoint now) {
   if (role == role_) return;
   const bool was_active = role_ == Role::active;
   role_ = role;
+  takeover_done_ = false;
   if (role == Role::active) {
     sender_.set_replicating(true);
+    sender_.set_takeover_done(false);
   } else if (was_active) {
     sender_.set_replicating(false);
     last_demoted_at_ = now;
   }
   next_heartbeat_at_ = now;  // tell peers at once
+}
+
+void SyncEngine::announce_table() {
+  if (role_ == Role::active) {
+    sender_.set_takeover_done(true);
+    takeover_done_ = true;
+  }
+  sender_.request_bulk();
+}
+
+void SyncEngine::retire_superseded_copies(TimePoint now) {
+  for (auto& [id, p] : peers_) {
+    if (p->table().size() == 0 && p->expectations().empty()) continue;
+    if (p->role() == Role::active && p->up(now, config_.peer_timeout)) continue;
+    const auto claim = p->last_active_claim();
+    // A backup never announced anything; a copy without a claim is kept as it is.
+    if (!claim) continue;
+    // Active with our table announced: it is the table now, whatever a peer that is not
+    // active held (one we took over from, or one that stepped down after a split brain).
+    bool superseded = role_ == Role::active && takeover_done_;
+    for (const auto& [other_id, other] : peers_) {
+      if (superseded) break;
+      if (other_id == id || !other->up(now, config_.peer_timeout)) continue;
+      superseded = other->holds_current_reign() && other->last_active_claim() > claim;
+    }
+    if (!superseded) continue;
+    counters_.copies_superseded += 1;
+    counters_.flows_superseded += p->table().size();
+    p->clear_table();
+  }
 }
 
 void SyncEngine::request_resync(TimePoint now) {
@@ -437,6 +469,7 @@ void SyncEngine::pad_to(std::string& datagram, std::size_t size) {
 void SyncEngine::poll(TimePoint now, std::vector<std::string>& out) {
   sender_.set_clock(now);
   update_liveness(now);
+  retire_superseded_copies(now);
   if (now >= next_digest_at_) {
     next_digest_at_ = now + config_.digest_interval;
     if (sender_.replicating()) sender_.request_digest();

@@ -74,7 +74,9 @@ class SyncEngine {
 
   void set_role(Role role, TimePoint now);
   Role role() const { return role_; }
-  void announce_table() { sender_.request_bulk(); }  // send our whole table
+  // Send our whole table. Called by an active node once its commit is done: from then on
+  // its table holds what it took over, and copies of earlier active nodes can go.
+  void announce_table();
   void request_resync(TimePoint now);                // ask every peer for theirs
   void flush_peer_tables();
   // After a promotion's commit was interrupted (killed): ask every peer, active or not, for
@@ -128,6 +130,11 @@ class SyncEngine {
                             bool force_acks);
   void pad_to(std::string& datagram, std::size_t size);
   bool control_due(TimePoint now) const;
+  // With three nodes or more, a node that was active and is no longer leaves a copy of its
+  // table on every other node. Once a later active node's whole table is here (or this node
+  // is active and has announced its own), that copy only holds what the later node closed
+  // since: committing it would reopen them. It is dropped.
+  void retire_superseded_copies(TimePoint now);
 
   EngineConfig config_;
   PeerFlowObserver* observer_;
@@ -143,6 +150,7 @@ class SyncEngine {
 
   Role role_ = Role::backup;
   std::optional<TimePoint> last_demoted_at_;
+  bool takeover_done_ = false;  // active, and our table announced since the promotion
   TimePoint started_at_;
   std::uint64_t next_seq_ = 1;
   TimePoint last_sent_at_{};

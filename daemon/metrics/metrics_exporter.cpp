@@ -174,6 +174,9 @@ void MetricsExporter::build(const std::string& version) {
           "Stream packets not held ahead of a gap: the budget (sync.max_early_bytes) was spent");
   counter("ctsync_peer_slots_reused_total",
           "Peer slots given to a new node by a silent peer with an empty copy");
+  counter("ctsync_copies_superseded_total",
+          "Copies of a node no longer active dropped: a later active node's table holds them");
+  counter("ctsync_flows_superseded_total", "Flows in the copies dropped as superseded");
   counter("ctsync_stream_before_bound_bulk_total",
           "Stream packets passed over before the peer's first bulk made for this start");
   for (const char* d : {"sent", "received"}) {
@@ -319,6 +322,8 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
   set(counter("ctsync_peer_expectations_refused_total", ""), s.sync.peer_expectations_refused);
   set(counter("ctsync_peer_slots_reused_total", ""), s.sync.peer_slots_reused);
   set(counter("ctsync_stream_before_bound_bulk_total", ""), s.sync.stream_before_bound_bulk);
+  set(counter("ctsync_copies_superseded_total", ""), s.sync.copies_superseded);
+  set(counter("ctsync_flows_superseded_total", ""), s.sync.flows_superseded);
   set(counter("ctsync_legacy_sealed_datagrams_total", "", {{"direction", "sent"}}),
       s.sync.legacy_sealed_sent);
   set(counter("ctsync_legacy_sealed_datagrams_total", "", {{"direction", "received"}}),

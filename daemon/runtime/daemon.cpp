@@ -159,10 +159,7 @@ Result<void> Daemon::open() {
                                                     config_.direct_refresh);
   PeerFlowObserver* observer = config_.cache_mode == CacheMode::direct ? injector_.get() : nullptr;
   engine_ = std::make_unique<SyncEngine>(eng, observer, Clock::now());
-  injector_->set_lookup([this](std::uint32_t peer, const FlowKey& key) -> const Flow* {
-    auto it = engine_->peers().find(peer);
-    return it == engine_->peers().end() ? nullptr : it->second->table().find_flow(key);
-  });
+  injector_->read_copies_of(*engine_);
 
   auto transport = SyncTransport::open(io_, tc, *sealer_, engine_->counters());
   if (!transport) return transport.error();

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <map>
+#include <unordered_map>
+
 #include "flow_factory.hpp"
 #include "harness.hpp"
 
@@ -44,6 +47,50 @@ TEST(DirectInjector, AFlowThePeerEndsLeavesTheKernel) {
   p.peer->local_erase(flows[2].key);
   ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.table().size() == 4; }));
   EXPECT_EQ(p.machine.kernel.find(flows[2].key), nullptr);
+}
+
+// Three nodes: the copy of a node that crashed and the copy of the node that took over from it
+// hold the same connection. It leaves the kernel only when no copy holds it any more.
+TEST(DirectInjector, AFlowLeavingOneCopyStaysWhileAnotherCopyHoldsIt) {
+  test::SimScheduler loop;
+  test::FakeKernel kernel(loop);
+  app::DirectInjector injector(loop, kernel, 64, seconds(10));
+  struct KeyHash {
+    std::size_t operator()(const FlowKey& k) const { return hash_key(k); }
+  };
+  std::map<std::uint32_t, std::unordered_map<FlowKey, Flow, KeyHash>> copies;
+  auto name = [](const FlowKey& k) { return k; };
+  injector.set_lookup([&](std::uint32_t peer, const FlowKey& key) -> const Flow* {
+    auto it = copies[peer].find(name(key));
+    return it == copies[peer].end() ? nullptr : &it->second;
+  });
+  injector.set_other_holder([&](std::uint32_t except, const FlowKey& key) -> std::uint32_t {
+    for (const auto& [peer, flows] : copies) {
+      if (peer != except && flows.count(name(key)) != 0) return peer;
+    }
+    return 0;
+  });
+  injector.set_enabled(true);
+  const Flow f = test::addressed_flow("10.1.0.1", "10.2.0.1");
+  Flow newer = f;
+  newer.timeout = 300;
+  copies[1][name(f.key)] = f;
+  injector.peer_flow_upserted(1, f);
+  copies[2][name(f.key)] = newer;
+  injector.peer_flow_upserted(2, newer);
+  loop.run();
+  ASSERT_NE(kernel.find(f.key), nullptr);
+
+  copies[1].erase(name(f.key));  // node 1's stale copy is dropped
+  injector.peer_flow_erased(1, f);
+  loop.run();
+  ASSERT_NE(kernel.find(f.key), nullptr) << "node 2's copy still holds it";
+  EXPECT_EQ(kernel.find(f.key)->timeout, 300u) << "as node 2's copy has it";
+
+  copies[2].erase(name(f.key));  // node 2 closed it
+  injector.peer_flow_erased(2, newer);
+  loop.run();
+  EXPECT_EQ(kernel.find(f.key), nullptr);
 }
 
 }  // namespace

@@ -39,10 +39,7 @@ struct FakeNode {
     engine = std::make_unique<SyncEngine>(engine_config(id, *boot),
                                           s.mode == CacheMode::direct ? injector.get() : nullptr,
                                           loop.now());
-    injector->set_lookup([this](std::uint32_t peer, const FlowKey& key) -> const Flow* {
-      auto it = engine->peers().find(peer);
-      return it == engine->peers().end() ? nullptr : it->second->table().find_flow(key);
-    });
+    injector->read_copies_of(*engine);
     gate = std::make_unique<app::TakeoverGate>(&m.queue, m.kernel, loop, *engine, hold,
                                                s.purge_timeout);
     gate->set_in_kernel([this](std::uint32_t peer, const FlowKey& key) {
