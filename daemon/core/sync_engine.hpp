@@ -77,7 +77,7 @@ class SyncEngine {
   // Send our whole table. Called by an active node once its commit is done: from then on
   // its table holds what it took over, and copies of earlier active nodes can go.
   void announce_table();
-  void request_resync(TimePoint now);                // ask every peer for theirs
+  void request_resync(TimePoint now);  // ask every peer for theirs
   void flush_peer_tables();
   // After a promotion's commit was interrupted (killed): ask every peer, active or not, for
   // its table, for a while, so the commit can be done again from their copies.
