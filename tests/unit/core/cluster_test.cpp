@@ -103,6 +103,30 @@ TEST(Cluster, ACopyStaysUntilTheNextActiveNodesWholeTableHasArrived) {
   EXPECT_EQ(committed_by(c.n(2)).size(), 40u);
 }
 
+// A table announced in an earlier reign does not stand for the next one: the node took over
+// again, and what it takes over this time is not in that bulk.
+TEST(Cluster, AWholeTableFromAnEarlierReignSupersedesNothing) {
+  Cluster c;
+  const std::size_t fourth = c.net.add_node(fast());
+  c.net.run_for(seconds(1));
+  c.net.set_partitioned(0, true);
+  c.net.run_for(seconds(1));
+  promote(c.n(1), c.net.now());
+  c.net.run_for(seconds(2));
+  // Node 2 steps down; node 4 is promoted and opens five sessions before its commit is done.
+  c.n(1).set_role(Role::backup, c.net.now());
+  c.n(fourth).set_role(Role::active, c.net.now());
+  for (int i = 50; i < 55; ++i) c.n(fourth).local_upsert(c.flows[i]);
+  c.net.run_for(seconds(1));
+  ASSERT_EQ(c.n(2).peers().at(4)->table().size(), 5u);
+  // Node 4 crashes; node 2 is promoted again and has not announced its table yet.
+  c.net.set_partitioned(fourth, true);
+  c.net.run_for(seconds(1));
+  c.n(1).set_role(Role::active, c.net.now());
+  c.net.run_for(milliseconds(300));
+  EXPECT_EQ(c.n(2).peers().at(4)->table().size(), 5u);
+}
+
 TEST(Cluster, NoCopyIsDroppedWhileItsNodeIsStillActive) {
   Cluster c;
   // A moment of split brain: node 2 promoted while node 1 is active and heard.
