@@ -58,19 +58,35 @@ struct PairOptions {
   unsigned run_as_id = 0;
   // The ctsyncd binary of each node, when not this build's (an earlier release beside this
   // one); empty: this build's.
-  std::string binary[2];
+  std::string binary[3];
+  // Firewalls: 2, or 3 (fw3 at .4 on every link, keepalived priority 50 after 150 and 100).
+  int nodes = 2;
+  // Without a relay: the daemons send unicast to every other node's sync address instead of
+  // the multicast group.
+  bool unicast = false;
 };
 
 class PairTopology {
  public:
   Namespace sw{"sw"}, client{"cl"}, server{"sv"}, fw1{"f1"}, fw2{"f2"};
-  std::string dir;  // configs, keys, logs, sockets
+  std::unique_ptr<Namespace> fw3_;  // with nodes = 3
+  std::string dir;                  // configs, keys, logs, sockets
+
+  // Node `node`'s namespace, daemon and keepalived (1-based, as the node ids).
+  const Namespace& fw(int node) const { return node == 1 ? fw1 : node == 2 ? fw2 : *fw3_; }
+  ChildProcess& daemon(int node) { return node == 1 ? d1 : node == 2 ? d2 : d3; }
+  ChildProcess& keepalived(int node) { return node == 1 ? k1 : node == 2 ? k2 : k3; }
+  int nodes() const { return opts_.nodes; }
 
   explicit PairTopology(PairOptions opts = {}) : opts_(std::move(opts)) {
     dir = "/tmp/ctsync-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++);
     std::filesystem::create_directories(dir);
+    if (opts_.nodes == 3) fw3_ = std::make_unique<Namespace>("f3");
     for (const Namespace* ns : {&sw, &client, &server, &fw1, &fw2}) {
       ns->must("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0");
+    }
+    if (fw3_) {
+      fw3_->must("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0");
     }
     sw.must(
         "ip link add br-lan type bridge && ip link add br-wan type bridge && ip link add br-sync "
@@ -84,14 +100,19 @@ class PairTopology {
     plug(fw2, "lan", "br-lan", "2l");
     plug(fw2, "wan", "br-wan", "2w");
     if (!opts_.sync_relay) plug(fw2, "sync", "br-sync", "2s");
+    if (fw3_) {
+      plug(*fw3_, "lan", "br-lan", "3l");
+      plug(*fw3_, "wan", "br-wan", "3w");
+      plug(*fw3_, "sync", "br-sync", "3s");
+    }
 
     client.must("ip addr add 10.10.1.10/24 dev eth0 && ip addr add fd10:1::10/64 dev eth0 nodad");
     client.must("ip route add default via 10.10.1.1 && ip -6 route add default via fd10:1::1");
     server.must("ip addr add 10.10.2.20/24 dev eth0 && ip addr add fd10:2::20/64 dev eth0 nodad");
     server.must("ip route add default via 10.10.2.1 && ip -6 route add default via fd10:2::1");
-    int n = 2;
-    for (const Namespace* fw : {&fw1, &fw2}) {
-      const std::string i = std::to_string(n++);
+    for (int node = 1; node <= opts_.nodes; ++node) {
+      const Namespace* fw = &this->fw(node);
+      const std::string i = std::to_string(node + 1);
       fw->must("ip addr add 10.10.1." + i + "/24 dev lan && ip addr add fd10:1::" + i +
                "/64 dev lan nodad");
       fw->must("ip addr add 10.10.2." + i + "/24 dev wan && ip addr add fd10:2::" + i +
@@ -125,10 +146,7 @@ class PairTopology {
   }
 
   ~PairTopology() {
-    k1.kill(SIGKILL);
-    k2.kill(SIGKILL);
-    d1.kill(SIGKILL);
-    d2.kill(SIGKILL);
+    for (ChildProcess* c : {&k1, &k2, &k3, &d1, &d2, &d3}) c->kill(SIGKILL);
     if (::getenv("CTSYNC_KEEP_LOGS") == nullptr) {
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
@@ -156,8 +174,7 @@ class PairTopology {
   }
   // The node's /metrics page, fetched from inside its namespace.
   std::string scrape(int node) const {
-    return (node == 1 ? fw1 : fw2)
-        .output("curl -s --max-time 5 http://" + metrics_address(node) + "/metrics");
+    return fw(node).output("curl -s --max-time 5 http://" + metrics_address(node) + "/metrics");
   }
   // The value of one series in a scrape ("name{labels}" exactly as exported); -1 if absent.
   static double metric(const std::string& scrape_text, const std::string& series) {
@@ -186,6 +203,8 @@ class PairTopology {
         << (opts_.sync_relay
                 ? (node == 1 ? "[sync]\npeers = [\"10.10.3.1\"]\nbind = \"10.10.3.2\"\n"
                              : "[sync]\npeers = [\"10.10.5.1\"]\nbind = \"10.10.5.3\"\n")
+            : opts_.unicast
+                ? unicast_sync(node)
                 : "[sync]\ninterface = \"sync\"\nmulticast_group = \"239.255.12.1\"\n")
         << "heartbeat_interval_ms = 100\npeer_timeout_ms = 500\n"
         << "expectations = " << (opts_.sync_expectations ? "true" : "false") << "\n"
@@ -198,6 +217,18 @@ class PairTopology {
         << "\"\n"
         << "[control]\nsocket = \"" << socket_path(node) << "\"\n"
         << opts_.extra_config;
+  }
+
+  // Every other node's sync address as a peer, this node's as the address to bind.
+  std::string unicast_sync(int node) const {
+    std::string peers;
+    for (int other = 1; other <= opts_.nodes; ++other) {
+      if (other == node) continue;
+      peers += std::string(peers.empty() ? "" : ", ") + "\"10.10.3." + std::to_string(other + 1) +
+               "\"";
+    }
+    return "[sync]\npeers = [" + peers + "]\nbind = \"10.10.3." + std::to_string(node + 1) +
+           "\"\n";
   }
 
   // Node `node`'s configuration with `lines` added to its [sync] table, written beside the
@@ -213,7 +244,7 @@ class PairTopology {
     return path;
   }
 
-  ChildProcess d1, d2;
+  ChildProcess d1, d2, d3;
   std::unique_ptr<Namespace> relay;  // with sync_relay
 
   // Starts ctsyncd on fw`node` and waits until its control socket answers.
@@ -223,8 +254,8 @@ class PairTopology {
   }
   void start_daemon_with(int node, const std::string& config,
                          const std::vector<std::string>& env = {}) {
-    ChildProcess& d = node == 1 ? d1 : d2;
-    const Namespace& ns = node == 1 ? fw1 : fw2;
+    ChildProcess& d = daemon(node);
+    const Namespace& ns = fw(node);
     std::vector<std::string> argv = {"ip", "netns", "exec", ns.name()};
     if (opts_.run_as_id != 0) {
       const auto id = std::to_string(opts_.run_as_id);
@@ -232,7 +263,7 @@ class PairTopology {
                                "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
                                "--bounding-set=-all,+net_admin", "--no-new-privs"});
     }
-    const std::string& binary = opts_.binary[node == 1 ? 0 : 1];
+    const std::string& binary = opts_.binary[node - 1];
     argv.insert(argv.end(), {binary.empty() ? std::string(CTSYNCD_PATH) : binary, "-c", config});
     d.start(argv, dir + "/ctsyncd" + std::to_string(node) + ".log", env);
     // The socket file first (a cheap check, so the wait adds little to what benchmarks
@@ -248,12 +279,12 @@ class PairTopology {
   }
 
   int ctl(int node, const std::string& args) const {
-    const Namespace& ns = node == 1 ? fw1 : fw2;
+    const Namespace& ns = fw(node);
     return sh(ns.exec(std::string(CTSYNCCTL_PATH) + " -s " + socket_path(node) + " " + args +
                       " >/dev/null 2>&1"));
   }
   std::string ctl_output(int node, const std::string& args) const {
-    const Namespace& ns = node == 1 ? fw1 : fw2;
+    const Namespace& ns = fw(node);
     return sh_output(
         ns.exec(std::string(CTSYNCCTL_PATH) + " -s " + socket_path(node) + " " + args + " 2>&1"));
   }
@@ -287,15 +318,16 @@ class PairTopology {
 
   const PairOptions& options() const { return opts_; }
   // Node `node` runs another binary from its next start (an upgrade, in place).
-  void set_binary(int node, std::string path) { opts_.binary[node == 1 ? 0 : 1] = std::move(path); }
+  void set_binary(int node, std::string path) { opts_.binary[node - 1] = std::move(path); }
 
   // ---- keepalived ----
-  ChildProcess k1, k2;
+  ChildProcess k1, k2, k3;
   int keepalived_starts_ = 0;
 
   void start_keepalived(int node, bool track_ready = true) {
     const std::string n = std::to_string(node);
-    const std::string self = std::to_string(node + 1), peer = std::to_string(node == 1 ? 3 : 2);
+    const std::string self = std::to_string(node + 1);
+    const std::string priority = node == 1 ? "150" : node == 2 ? "100" : "50";
     const std::string notify = std::string(CTSYNC_NOTIFY_PATH) + " --socket " + socket_path(node) +
                                " --ctsyncctl " + CTSYNCCTL_PATH + " --log " + dir + "/notify" + n +
                                ".log";
@@ -323,12 +355,15 @@ class PairTopology {
     int vrid = 51;
     for (const char* side : {"lan", "wan"}) {
       const std::string net = std::string(side) == "lan" ? "1" : "2";
+      std::string peers;
+      for (int other = 1; other <= opts_.nodes; ++other) {
+        if (other != node) peers += "  10.10." + net + "." + std::to_string(other + 1) + "\n";
+      }
       conf += "vrrp_instance " + std::string(side == std::string("lan") ? "LAN" : "WAN") +
               " {\n state BACKUP\n interface " + side + "\n virtual_router_id " +
-              std::to_string(vrid++) + "\n priority " + (node == 1 ? "150" : "100") +
+              std::to_string(vrid++) + "\n priority " + priority +
               "\n advert_int 0.1\n preempt_delay 2\n unicast_src_ip 10.10." + net + "." + self +
-              "\n unicast_peer {\n  10.10." + net + "." + peer +
-              "\n }\n virtual_ipaddress {\n  10.10." + net + ".1/24 dev " + side +
+              "\n unicast_peer {\n" + peers + " }\n virtual_ipaddress {\n  10.10." + net + ".1/24 dev " + side +
               "\n }\n virtual_ipaddress_excluded {\n  fd10:" + net + "::1/64 dev " + side +
               "\n }\n}\n";
     }
@@ -338,9 +373,9 @@ class PairTopology {
   }
 
   void start_keepalived_with(int node, const std::string& path) {
-    const Namespace& ns = node == 1 ? fw1 : fw2;
+    const Namespace& ns = fw(node);
     const std::string n = std::to_string(node);
-    ChildProcess& k = node == 1 ? k1 : k2;
+    ChildProcess& k = keepalived(node);
     // Fresh pid files per start: a killed keepalived's VRRP child can linger as a zombie
     // whose pid still "runs", and keepalived would refuse to start again.
     const std::string run = std::to_string(keepalived_starts_++);
@@ -357,9 +392,9 @@ class PairTopology {
   // A crash, not a handover: freeze the node so keepalived sends no goodbye, cut it off,
   // then kill its processes.
   void crash(int node) {
-    ChildProcess& k = node == 1 ? k1 : k2;
-    ChildProcess& d = node == 1 ? d1 : d2;
-    const Namespace& ns = node == 1 ? fw1 : fw2;
+    ChildProcess& k = keepalived(node);
+    ChildProcess& d = daemon(node);
+    const Namespace& ns = fw(node);
     k.signal(SIGSTOP);
     d.signal(SIGSTOP);
     ns.must("ip link set lan down && ip link set wan down && ip link set sync down");
@@ -370,7 +405,7 @@ class PairTopology {
   // The crashed node boots again: no addresses or conntrack entries survive a reboot; links
   // come back; ctsyncd and keepalived start.
   void reboot(int node) {
-    const Namespace& ns = node == 1 ? fw1 : fw2;
+    const Namespace& ns = fw(node);
     ns.run(
         "(ip addr del 10.10.1.1/24 dev lan; ip addr del fd10:1::1/64 dev lan; ip addr del "
         "10.10.2.1/24 dev wan; "

@@ -1,0 +1,184 @@
+// Three firewalls on one LAN, one WAN and one sync link, real keepalived with priorities
+// 150/100/50 and the readiness track script, SNAT, nf_conntrack_tcp_loose=0. fw1 crashes,
+// fw2 takes over; sessions close and open through fw2; fw2 crashes, fw3 takes over with every
+// live session and none of the closed ones (fw3 also held a copy of fw1's table). fw1 and fw2
+// boot again empty, fetch the table, and the cluster fails back to fw1 by priority.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "pair_topology.hpp"
+#include "session_pool.hpp"
+
+namespace ctsync {
+namespace {
+
+using namespace std::chrono_literals;
+using test::PairOptions;
+using test::PairTopology;
+using test::SessionPool;
+
+constexpr int kDoomedPort = 5003;  // sessions that end through fw2, after the first failover
+constexpr int kNewPort = 5004;     // sessions opened through fw2
+
+std::string logs(PairTopology& t) {
+  std::string out;
+  for (int n = 1; n <= t.nodes(); ++n) out += t.daemon(n).log() + t.notify_log(n);
+  return out;
+}
+
+// Flows of `node`'s copies of its peers whose original direction goes to `port`.
+std::size_t external_to_port(const PairTopology& t, int node, int port) {
+  const auto flows = nlohmann::json::parse(t.ctl_output(node, "flows --external --json"));
+  std::size_t n = 0;
+  const std::string needle = " dport=" + std::to_string(port);
+  for (const auto& f : flows) {
+    const std::string original = f["original"];
+    if (original.size() >= needle.size() &&
+        original.compare(original.size() - needle.size(), needle.size(), needle) == 0)
+      ++n;
+  }
+  return n;
+}
+
+// Conntrack entries in `node`'s kernel for TCP connections to `port`.
+std::size_t kernel_to_port(const PairTopology& t, int node, int port) {
+  const std::string out =
+      t.fw(node).output("conntrack -L -p tcp --dport " + std::to_string(port) + " 2>/dev/null");
+  std::size_t n = 0;
+  for (char c : out) n += c == '\n';
+  return n;
+}
+
+void expect_sessions_survive(PairTopology& t, SessionPool& pool, int node, const char* when) {
+  ASSERT_TRUE(
+      PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw(node)); }, 20000ms))
+      << when << ": fw" << node << " never took the addresses\n"
+      << logs(t);
+  const auto held = test::SteadyClock::now();
+  std::size_t reset = 0;
+  const auto tcp = pool.tcp_round_trips(held, 3s, false, &reset);
+  std::size_t moved = 0;
+  const auto udp = pool.udp_server_first(held, 3s, &moved);
+  EXPECT_EQ(tcp.passed(), pool.tcp_count()) << when << " (" << reset << " reset)\n" << logs(t);
+  EXPECT_EQ(udp.passed(), pool.udp_count()) << when;
+  EXPECT_EQ(moved, 0u) << when << ": NAT source ports changed";
+  std::printf("[ %s: %s, %s ] tcp worst %.3f s, udp worst %.3f s after the addresses moved\n",
+              when, t.options().cache_mode.c_str(), t.options().unicast ? "unicast" : "multicast",
+              tcp.worst(), udp.worst());
+}
+
+bool ready(PairTopology& t, int node) {
+  return PairTopology::wait_for([&] { return t.ctl(node, "ready") == 0; }, 15000ms);
+}
+
+class ThreeNodes : public ::testing::TestWithParam<std::tuple<std::string, bool>> {
+ protected:
+  PairOptions options() const {
+    PairOptions o;
+    o.nodes = 3;
+    o.snat = true;
+    o.cache_mode = std::get<0>(GetParam());
+    o.unicast = std::get<1>(GetParam());
+    return o;
+  }
+};
+
+TEST_P(ThreeNodes, TwoCrashesInARowThenFailbackByPriority) {
+  PairTopology t(options());
+  for (int n = 1; n <= 3; ++n) t.start_daemon(n);
+  for (int n = 1; n <= 3; ++n) t.start_keepalived(n);
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw1); }, 15000ms))
+      << t.k1.log();
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] { return t.ctl_output(1, "status").find("active") != std::string::npos; }, 5000ms));
+  SessionPool pool(t.client, t.server);
+  pool.open_tcp(20, "10.10.2.20", 5001);
+  pool.open_tcp(20, "fd10:2::20", 5002);
+  pool.open_udp(5, "10.10.2.20", 6000);
+  pool.open_udp(5, "fd10:2::20", 6100);
+  auto doomed = std::make_unique<SessionPool>(t.client, t.server);
+  doomed->open_tcp(10, "10.10.2.20", kDoomedPort);
+  ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
+  ASSERT_TRUE(ready(t, 2)) << t.ctl_output(2, "status");
+  ASSERT_TRUE(ready(t, 3)) << t.ctl_output(3, "status");
+  ASSERT_TRUE(PairTopology::wait_for([&] { return external_to_port(t, 3, kDoomedPort) == 10; },
+                                     5000ms));
+
+  t.crash(1);
+  expect_sessions_survive(t, pool, 2, "crash of fw1, fw2 takes over");
+
+  // Through fw2: ten sessions end (and leave its table), ten new ones open.
+  doomed.reset();
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] {
+        t.fw2.run("conntrack -D -p tcp --dport " + std::to_string(kDoomedPort) +
+                  " >/dev/null 2>&1");
+        return kernel_to_port(t, 2, kDoomedPort) == 0;
+      },
+      5000ms));
+  SessionPool fresh(t.client, t.server);
+  fresh.open_tcp(10, "10.10.2.20", kNewPort);
+  ASSERT_EQ(fresh.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), fresh.tcp_count());
+
+  // fw3 follows fw2: the new sessions in, the ended ones out, fw1's stale copy gone.
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] {
+        return external_to_port(t, 3, kNewPort) == 10 &&
+               external_to_port(t, 3, kDoomedPort) == 0 && external_to_port(t, 3, 5001) == 20;
+      },
+      10000ms))
+      << "fw3's copy: " << external_to_port(t, 3, kNewPort) << " new, "
+      << external_to_port(t, 3, kDoomedPort) << " ended\n"
+      << t.ctl_output(3, "status");
+  ASSERT_TRUE(ready(t, 3)) << t.ctl_output(3, "status");
+
+  t.crash(2);
+  expect_sessions_survive(t, pool, 3, "crash of fw2, fw3 takes over");
+  const auto held = test::SteadyClock::now();
+  EXPECT_EQ(fresh.tcp_round_trips(held, 3s).passed(), fresh.tcp_count())
+      << "sessions opened after the first failover";
+  EXPECT_EQ(kernel_to_port(t, 3, kDoomedPort), 0u)
+      << "fw3 reopened sessions that ended through fw2:\n"
+      << t.fw3_->output("conntrack -L -p tcp --dport " + std::to_string(kDoomedPort));
+
+  // fw1 and fw2 boot again with empty tables; fw1 takes the addresses back once it is ready.
+  t.reboot(2);
+  t.reboot(1);
+  expect_sessions_survive(t, pool, 1, "failback to fw1 by priority");
+  EXPECT_EQ(fresh.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), fresh.tcp_count());
+  EXPECT_EQ(kernel_to_port(t, 1, kDoomedPort), 0u);
+}
+
+// The CI subset covers both cache modes and both transports in two runs; the other two
+// combinations run under the `slow` label (see tests/CMakeLists.txt).
+INSTANTIATE_TEST_SUITE_P(Modes, ThreeNodes,
+                         ::testing::Combine(::testing::Values("external", "direct"),
+                                            ::testing::Bool()),
+                         [](const auto& param_info) {
+                           return std::get<0>(param_info.param) +
+                                  (std::get<1>(param_info.param) ? "_unicast" : "_multicast");
+                         });
+
+// Negative control: keepalived alone moves the addresses among the three, no ctsyncd.
+TEST(ThreeNodesWithoutCtsyncd, NoSessionSurvivesTheFirstCrash) {
+  PairOptions o;
+  o.nodes = 3;
+  o.snat = true;
+  PairTopology t(o);
+  for (int n = 1; n <= 3; ++n) t.start_keepalived(n, false);
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw1); }, 15000ms));
+  SessionPool pool(t.client, t.server);
+  pool.open_tcp(20, "10.10.2.20", 5001);
+  pool.open_tcp(20, "fd10:2::20", 5002);
+  ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
+  t.crash(1);
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw2); }, 15000ms));
+  EXPECT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), 0u);
+}
+
+}  // namespace
+}  // namespace ctsync
