@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
+#include "alert_recording.hpp"
 #include "pair_topology.hpp"
 #include "session_pool.hpp"
 
@@ -66,9 +69,14 @@ void expect_sessions_survive(PairTopology& t, SessionPool& pool, int node, const
   EXPECT_EQ(tcp.passed(), pool.tcp_count()) << when << " (" << reset << " reset)\n" << logs(t);
   EXPECT_EQ(udp.passed(), pool.udp_count()) << when;
   EXPECT_EQ(moved, 0u) << when << ": NAT source ports changed";
-  std::printf("[ %s: %s, %s ] tcp worst %.3f s, udp worst %.3f s after the addresses moved\n",
-              when, t.options().cache_mode.c_str(), t.options().unicast ? "unicast" : "multicast",
+  std::printf("[ %s: %s, %s ] tcp worst %.3f s, udp worst %.3f s after the addresses moved\n", when,
+              t.options().cache_mode.c_str(), t.options().unicast ? "unicast" : "multicast",
               tcp.worst(), udp.worst());
+}
+
+bool role_is(const PairTopology& t, int node, const std::string& role) {
+  const auto j = nlohmann::json::parse(t.ctl_output(node, "status --json"), nullptr, false);
+  return !j.is_discarded() && j.value("role", "") == role;
 }
 
 bool ready(PairTopology& t, int node) {
@@ -105,8 +113,8 @@ TEST_P(ThreeNodes, TwoCrashesInARowThenFailbackByPriority) {
   ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
   ASSERT_TRUE(ready(t, 2)) << t.ctl_output(2, "status");
   ASSERT_TRUE(ready(t, 3)) << t.ctl_output(3, "status");
-  ASSERT_TRUE(PairTopology::wait_for([&] { return external_to_port(t, 3, kDoomedPort) == 10; },
-                                     5000ms));
+  ASSERT_TRUE(
+      PairTopology::wait_for([&] { return external_to_port(t, 3, kDoomedPort) == 10; }, 5000ms));
 
   t.crash(1);
   expect_sessions_survive(t, pool, 2, "crash of fw1, fw2 takes over");
@@ -127,8 +135,8 @@ TEST_P(ThreeNodes, TwoCrashesInARowThenFailbackByPriority) {
   // fw3 follows fw2: the new sessions in, the ended ones out, fw1's stale copy gone.
   EXPECT_TRUE(PairTopology::wait_for(
       [&] {
-        return external_to_port(t, 3, kNewPort) == 10 &&
-               external_to_port(t, 3, kDoomedPort) == 0 && external_to_port(t, 3, 5001) == 20;
+        return external_to_port(t, 3, kNewPort) == 10 && external_to_port(t, 3, kDoomedPort) == 0 &&
+               external_to_port(t, 3, 5001) == 20;
       },
       10000ms))
       << "fw3's copy: " << external_to_port(t, 3, kNewPort) << " new, "
@@ -162,6 +170,195 @@ INSTANTIATE_TEST_SUITE_P(Modes, ThreeNodes,
                            return std::get<0>(param_info.param) +
                                   (std::get<1>(param_info.param) ? "_unicast" : "_multicast");
                          });
+
+// Three nodes up, fw1 active with the sessions, fw2 and fw3 ready.
+void bring_up(PairTopology& t, SessionPool& pool, SessionPool& doomed) {
+  for (int n = 1; n <= 3; ++n) t.start_daemon(n);
+  for (int n = 1; n <= 3; ++n) t.start_keepalived(n);
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw1); }, 15000ms))
+      << t.k1.log();
+  ASSERT_TRUE(PairTopology::wait_for([&] { return role_is(t, 1, "active"); }, 5000ms))
+      << t.ctl_output(1, "status");
+  pool.open_tcp(20, "10.10.2.20", 5001);
+  pool.open_tcp(20, "fd10:2::20", 5002);
+  pool.open_udp(5, "10.10.2.20", 6000);
+  doomed.open_tcp(10, "10.10.2.20", kDoomedPort);
+  ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
+  ASSERT_TRUE(ready(t, 2)) << t.ctl_output(2, "status");
+  ASSERT_TRUE(ready(t, 3)) << t.ctl_output(3, "status");
+}
+
+// Ends the doomed sessions through `node`, the active one, and waits until its table has none.
+void end_doomed(PairTopology& t, int node, std::unique_ptr<SessionPool>& doomed) {
+  doomed.reset();
+  ASSERT_TRUE(PairTopology::wait_for(
+      [&] {
+        t.fw(node).run("conntrack -D -p tcp --dport " + std::to_string(kDoomedPort) +
+                       " >/dev/null 2>&1");
+        return kernel_to_port(t, node, kDoomedPort) == 0;
+      },
+      5000ms));
+}
+
+// Every backup's copies hold the active node's sessions once, and none of the ended ones.
+bool copies_follow(const PairTopology& t, int active) {
+  for (int n = 1; n <= t.nodes(); ++n) {
+    if (n == active) continue;
+    if (external_to_port(t, n, 5001) != 20 || external_to_port(t, n, 5002) != 20 ||
+        external_to_port(t, n, kDoomedPort) != 0)
+      return false;
+  }
+  return true;
+}
+
+std::string copies(const PairTopology& t) {
+  std::string out;
+  for (int n = 1; n <= t.nodes(); ++n) {
+    out += "fw" + std::to_string(n) + ": " + std::to_string(external_to_port(t, n, 5001)) + "/" +
+           std::to_string(external_to_port(t, n, 5002)) + "/" +
+           std::to_string(external_to_port(t, n, kDoomedPort)) + " (5001/5002/ended)\n";
+  }
+  return out;
+}
+
+// fw1 hands over cleanly (keepalived stops, its goodbye moves the addresses to fw2) and stays
+// up as a backup: it follows fw2, and once its purge has run its kernel holds nothing of its
+// own time as active that fw2 has ended. Then fw1 takes over again by priority.
+TEST(ThreeNodeCluster, TheOldActiveNodeFollowsTheNewOneAndKeepsNothingStale) {
+  PairOptions o;
+  o.nodes = 3;
+  o.snat = true;
+  o.cache_config = "purge_after_s = 1\npurge_timeout_s = 2\n";
+  PairTopology t(o);
+  SessionPool pool(t.client, t.server);
+  auto doomed = std::make_unique<SessionPool>(t.client, t.server);
+  bring_up(t, pool, *doomed);
+  ASSERT_NE(t.k1.kill(SIGTERM), -1);
+  expect_sessions_survive(t, pool, 2, "switchover to fw2");
+  end_doomed(t, 2, doomed);
+  EXPECT_TRUE(PairTopology::wait_for([&] { return copies_follow(t, 2); }, 10000ms)) << copies(t);
+  // The purge gave fw1's entries of its time as active a 2 s timeout; no traffic renews them.
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] { return kernel_to_port(t, 1, kDoomedPort) == 0 && kernel_to_port(t, 1, 5001) == 0; },
+      15000ms))
+      << t.fw1.output("conntrack -L -p tcp 2>/dev/null");
+  ASSERT_TRUE(ready(t, 1)) << t.ctl_output(1, "status");
+  t.start_keepalived(1);
+  expect_sessions_survive(t, pool, 1, "fw1 takes over again");
+  EXPECT_EQ(kernel_to_port(t, 1, kDoomedPort), 0u);
+}
+
+// fw3 starts while fw1 and fw2 run with live sessions: it reports ready only once its copy
+// holds every one of them.
+TEST(ThreeNodeCluster, ALateJoinerIsReadyOnlyWithTheWholeTable) {
+  PairOptions o;
+  o.nodes = 3;
+  o.snat = true;
+  PairTopology t(o);
+  for (int n = 1; n <= 2; ++n) t.start_daemon(n);
+  for (int n = 1; n <= 2; ++n) t.start_keepalived(n);
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw1); }, 15000ms));
+  SessionPool pool(t.client, t.server);
+  pool.open_tcp(20, "10.10.2.20", 5001);
+  pool.open_tcp(20, "fd10:2::20", 5002);
+  ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
+  ASSERT_TRUE(ready(t, 2));
+  const std::size_t table =
+      nlohmann::json::parse(t.ctl_output(1, "flows --internal --json")).size();
+  ASSERT_GE(table, 40u);
+  t.start_daemon(3);
+  bool was_ready = false;
+  std::size_t held_when_ready = 0;
+  for (int i = 0; i < 500 && !was_ready; ++i) {  // 10 s at most
+    if (t.ctl(3, "ready") == 0) {
+      was_ready = true;
+      held_when_ready = nlohmann::json::parse(t.ctl_output(3, "flows --external --json")).size();
+    } else {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  ASSERT_TRUE(was_ready) << t.ctl_output(3, "status");
+  EXPECT_GE(held_when_ready, table) << "ready before its copy was whole";
+  t.start_keepalived(3);
+  // And it can carry the sessions: fw1 and fw2 go, fw3 takes over.
+  t.crash(1);
+  expect_sessions_survive(t, pool, 2, "crash of fw1");
+  ASSERT_TRUE(ready(t, 3)) << t.ctl_output(3, "status");
+  t.crash(2);
+  expect_sessions_survive(t, pool, 3, "crash of fw2, the late joiner takes over");
+}
+
+// A VRRP partition: fw2 stops hearing the others' adverts and becomes active beside fw1 (it
+// commits its copy of fw1, so the sessions it draws keep flowing). The partition heals and fw2
+// steps down. Then every copy equals fw1's table (fw2's copy of the split is dropped on fw3),
+// fw2's purge leaves no stale entries, the sessions through fw1 survive, and the
+// multiple-active alert fired on the series recorded during the split.
+TEST(ThreeNodeCluster, ASplitBrainHealsWithTheLoserHoldingNothingStale) {
+  PairOptions o;
+  o.nodes = 3;
+  o.snat = true;
+  o.metrics = true;
+  o.cache_config = "purge_after_s = 1\npurge_timeout_s = 2\n";
+  PairTopology t(o);
+  SessionPool pool(t.client, t.server);
+  auto doomed = std::make_unique<SessionPool>(t.client, t.server);
+  bring_up(t, pool, *doomed);
+  test::Recording rec[3];
+  auto record = [&] {
+    for (int n = 1; n <= 3; ++n) rec[n - 1].take(t.scrape(n), {"ctsync_role{"});
+  };
+  for (int n = 1; n <= 3; ++n) rec[n - 1].instance = "fw" + std::to_string(n);
+  for (int i = 0; i < 3; ++i) {
+    record();
+    std::this_thread::sleep_for(1000ms);
+  }
+  const std::size_t split_at = rec[0].samples;
+  t.fw2.must(
+      "nft add table inet split && nft add chain inet split in \"{ type filter hook input "
+      "priority -300; }\" && nft add rule inet split in meta l4proto vrrp drop");
+  ASSERT_TRUE(PairTopology::wait_for([&] { return role_is(t, 2, "active"); }, 10000ms))
+      << t.notify_log(2);
+  EXPECT_TRUE(role_is(t, 1, "active"));
+  for (int i = 0; i < 3; ++i) {
+    record();
+    std::this_thread::sleep_for(1000ms);
+  }
+  // The split lasted seconds here; its last sample stands for 90 more, past the rule's `for`.
+  for (auto& r : rec) r.stretch_last(90);
+  const std::size_t healed_at = rec[0].samples + 90;
+  t.fw2.must("nft delete table inet split");
+  ASSERT_TRUE(PairTopology::wait_for([&] { return role_is(t, 2, "backup"); }, 10000ms))
+      << t.notify_log(2);
+  // The winner's gratuitous ARP brings the LAN and the WAN back to it (keepalived sends it when
+  // a lower priority advert reaches the master: vrrp_garp_lower_prio_repeat).
+  t.client.run("ip neigh flush dev eth0");
+  t.server.run("ip neigh flush dev eth0");
+  for (int i = 0; i < 3; ++i) {
+    record();
+    std::this_thread::sleep_for(1000ms);
+  }
+  end_doomed(t, 1, doomed);
+  EXPECT_TRUE(PairTopology::wait_for([&] { return copies_follow(t, 1); }, 10000ms)) << copies(t);
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] { return kernel_to_port(t, 2, 5001) == 0 && kernel_to_port(t, 2, kDoomedPort) == 0; },
+      15000ms))
+      << "fw2 kept entries of its time as active:\n"
+      << t.fw2.output("conntrack -L -p tcp 2>/dev/null");
+  const auto held = test::SteadyClock::now();
+  EXPECT_EQ(pool.tcp_round_trips(held, 3s).passed(), pool.tcp_count()) << logs(t);
+
+  const std::string path = t.dir + "/split_brain.yml";
+  std::ofstream(path) << "rule_files:\n  - " << CTSYNC_SOURCE_DIR
+                      << "/packaging/prometheus/ctsyncd-alerts.yml\nevaluation_interval: "
+                         "10s\ntests:\n  - interval: 1s\n    input_series:\n"
+                      << rec[0].input_series(300) << rec[1].input_series(300)
+                      << rec[2].input_series(300) << "    promql_expr_test:\n"
+                      << test::firing("CtsyncdMultipleActiveNodes", split_at, false)
+                      << test::firing("CtsyncdMultipleActiveNodes", split_at + 75, true)
+                      << test::firing("CtsyncdMultipleActiveNodes", healed_at + 30, false);
+  const std::string out = test::sh_output("promtool test rules " + path + " 2>&1");
+  EXPECT_NE(out.find("SUCCESS"), std::string::npos) << out;
+}
 
 // Negative control: keepalived alone moves the addresses among the three, no ctsyncd.
 TEST(ThreeNodesWithoutCtsyncd, NoSessionSurvivesTheFirstCrash) {

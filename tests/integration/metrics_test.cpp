@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "alert_recording.hpp"
 #include "flow_factory.hpp"
 #include "kernel_writer.hpp"
 #include "pair_topology.hpp"
@@ -24,6 +25,8 @@ using namespace std::chrono_literals;
 using test::PairOptions;
 using test::PairTopology;
 
+using test::firing;
+using test::Recording;
 using test::writer_in;
 
 double value(const PairTopology& t, int node, const std::string& series) {
@@ -230,54 +233,6 @@ TEST(Metrics, APrometheusServerScrapesBothNodes) {
       << "fw1's role is still there";
   prom.kill(SIGTERM);
 }
-
-// A promql_expr_test case: whether `alert` fires at `at_s` (ALERTS, as Prometheus writes it;
-// the annotations are the rule file's business, not this test's).
-std::string firing(const std::string& alert, std::size_t at_s, bool fires) {
-  std::string out = "      - expr: count by (alertname) (ALERTS{alertname=\"" + alert +
-                    "\",alertstate=\"firing\"})\n        eval_time: " + std::to_string(at_s) +
-                    "s\n        exp_samples:";
-  if (!fires) return out + " []\n";
-  return out + "\n          - labels: '{alertname=\"" + alert + "\"}'\n            value: 1\n";
-}
-
-// Samples of a node's series, one scrape a second: the input of `promtool test rules`.
-struct Recording {
-  std::map<std::string, std::vector<double>> series;  // "name{labels}" -> values
-  std::size_t samples = 0;
-  std::string instance = "fw1";  // the label the rules see
-
-  void take(const std::string& scrape, const std::vector<std::string>& prefixes) {
-    std::istringstream lines(scrape);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty() || line[0] == '#') continue;
-      const auto space = line.rfind(' ');
-      const std::string name = line.substr(0, space);
-      bool wanted = false;
-      for (const auto& p : prefixes) wanted = wanted || name.rfind(p, 0) == 0;
-      if (!wanted) continue;
-      auto& v = series[name];
-      v.resize(samples, 0);
-      v.push_back(std::stod(line.substr(space + 1)));
-    }
-    ++samples;
-  }
-  // As promtool's input_series, `instance` and `job` added, held flat for `hold` more samples.
-  std::string input_series(std::size_t hold) const {
-    std::string out;
-    for (const auto& [name, values] : series) {
-      std::string labelled = name.find('{') == std::string::npos ? name + "{}" : name;
-      labelled.insert(labelled.size() - 1,
-                      std::string(labelled[labelled.size() - 2] == '{' ? "" : ",") + "instance=\"" +
-                          instance + "\",job=\"ctsyncd\"");
-      std::ostringstream v;
-      for (double x : values) v << x << ' ';
-      v << values.back() << "+0x" << hold;
-      out += "      - series: '" + labelled + "'\n        values: '" + v.str() + "'\n";
-    }
-    return out;
-  }
-};
 
 // Every sync datagram between the nodes dropped (at the backup, both ways) for 15 s, then let
 // through. The changes made meanwhile are at risk for as long (the backup, down for the

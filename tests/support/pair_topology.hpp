@@ -31,6 +31,7 @@ struct PairOptions {
   bool snat = false;  // SNAT client traffic to the WAN virtual address
   std::string cache_mode = "external";
   std::string extra_config;        // appended to each node's TOML
+  std::string cache_config;        // added to each node's [cache] table
   bool input_invalid_drop = true;  // the example ruleset's fix for the takeover race
   int commit_delay_ms = 0;         // stretch the takeover window (race tests only)
   bool metrics = false;            // serve /metrics on the sync address, port 9712
@@ -203,14 +204,14 @@ class PairTopology {
         << (opts_.sync_relay
                 ? (node == 1 ? "[sync]\npeers = [\"10.10.3.1\"]\nbind = \"10.10.3.2\"\n"
                              : "[sync]\npeers = [\"10.10.5.1\"]\nbind = \"10.10.5.3\"\n")
-            : opts_.unicast
-                ? unicast_sync(node)
-                : "[sync]\ninterface = \"sync\"\nmulticast_group = \"239.255.12.1\"\n")
+            : opts_.unicast ? unicast_sync(node)
+                            : "[sync]\ninterface = \"sync\"\nmulticast_group = \"239.255.12.1\"\n")
         << "heartbeat_interval_ms = 100\npeer_timeout_ms = 500\n"
         << "expectations = " << (opts_.sync_expectations ? "true" : "false") << "\n"
         << "[[sync.keys]]\nid = 1\nfile = \"" << dir << "/sync.key\"\n"
         << "[cache]\nmode = \"" << opts_.cache_mode
         << "\"\ncommit_delay_ms = " << opts_.commit_delay_ms << "\n"
+        << opts_.cache_config
         << "[filter]\nvirtual_addresses = [\"10.10.1.1\", \"fd10:1::1\", "
            "\"10.10.2.1\", \"fd10:2::1\"]\n"
         << "[metrics]\nlisten = \"" << (opts_.metrics ? metrics_address(node) : std::string())
@@ -224,11 +225,10 @@ class PairTopology {
     std::string peers;
     for (int other = 1; other <= opts_.nodes; ++other) {
       if (other == node) continue;
-      peers += std::string(peers.empty() ? "" : ", ") + "\"10.10.3." + std::to_string(other + 1) +
-               "\"";
+      peers +=
+          std::string(peers.empty() ? "" : ", ") + "\"10.10.3." + std::to_string(other + 1) + "\"";
     }
-    return "[sync]\npeers = [" + peers + "]\nbind = \"10.10.3." + std::to_string(node + 1) +
-           "\"\n";
+    return "[sync]\npeers = [" + peers + "]\nbind = \"10.10.3." + std::to_string(node + 1) + "\"\n";
   }
 
   // Node `node`'s configuration with `lines` added to its [sync] table, written beside the
@@ -363,9 +363,9 @@ class PairTopology {
               " {\n state BACKUP\n interface " + side + "\n virtual_router_id " +
               std::to_string(vrid++) + "\n priority " + priority +
               "\n advert_int 0.1\n preempt_delay 2\n unicast_src_ip 10.10." + net + "." + self +
-              "\n unicast_peer {\n" + peers + " }\n virtual_ipaddress {\n  10.10." + net + ".1/24 dev " + side +
-              "\n }\n virtual_ipaddress_excluded {\n  fd10:" + net + "::1/64 dev " + side +
-              "\n }\n}\n";
+              "\n unicast_peer {\n" + peers + " }\n virtual_ipaddress {\n  10.10." + net +
+              ".1/24 dev " + side + "\n }\n virtual_ipaddress_excluded {\n  fd10:" + net +
+              "::1/64 dev " + side + "\n }\n}\n";
     }
     const std::string path = dir + "/keepalived" + n + ".conf";
     std::ofstream(path) << conf;
