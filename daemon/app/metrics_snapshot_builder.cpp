@@ -31,7 +31,7 @@ MetricsSnapshot MetricsSnapshotBuilder::build(bool started) {
     s.peers.push_back({id, engine.peer_up(*p, now), p->in_sync(now),
                        std::chrono::duration<double>(now - p->last_heard()).count(),
                        p->lag_packets(), p->table().size(),
-                       std::chrono::duration<double>(p->behind(now)).count()});
+                       std::chrono::duration<double>(p->behind(now)).count(), p->role()});
   }
   s.latency_all_peers = engine.sender().in_flight().all_peers();
   s.latency_per_peer = engine.sender().in_flight().per_peer();

@@ -349,6 +349,13 @@ void MetricsExporter::publish(const MetricsSnapshot& s) {
     gauge("ctsync_peer_behind_seconds",
           "How long our copy has been behind what the peer announced; 0 while it holds it all", l)
         .Set(p.behind_seconds);
+    for (const char* r : roles) {
+      auto labels = l;
+      labels["role"] = r;
+      gauge("ctsync_peer_role", "The peer's role, as its heartbeats say: 1 for the current one",
+            labels)
+          .Set(role_label(p.role) == r ? 1 : 0);
+    }
   }
   for (const auto& [peer, h] : s.latency_per_peer) {
     set(latency_per_peer_->Add({{"peer", std::to_string(peer)}}, latency_bounds()), h);

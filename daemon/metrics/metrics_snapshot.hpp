@@ -25,6 +25,7 @@ struct MetricsSnapshot {
     std::uint64_t lag_packets = 0;
     std::uint64_t flows = 0;
     double behind_seconds = 0;
+    Role role = Role::unknown;  // as its last heartbeat said
   };
 
   std::uint64_t events_new = 0, events_update = 0, events_destroy = 0, events_ignored = 0;

@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "alert_recording.hpp"
+#include "flow_factory.hpp"
+#include "kernel_writer.hpp"
 #include "pair_topology.hpp"
 #include "session_pool.hpp"
 
@@ -23,6 +25,7 @@ using namespace std::chrono_literals;
 using test::PairOptions;
 using test::PairTopology;
 using test::SessionPool;
+using test::writer_in;
 
 constexpr int kDoomedPort = 5003;  // sessions that end through fw2, after the first failover
 constexpr int kNewPort = 5004;     // sessions opened through fw2
@@ -248,8 +251,10 @@ TEST(ThreeNodeCluster, TheOldActiveNodeFollowsTheNewOneAndKeepsNothingStale) {
   EXPECT_EQ(kernel_to_port(t, 1, kDoomedPort), 0u);
 }
 
-// fw3 starts while fw1 and fw2 run with live sessions: it reports ready only once its copy
-// holds every one of them.
+// fw3 starts while fw1 and fw2 run with live sessions and 20 000 more flows, on a link that
+// loses a third of its full-size sync datagrams (so its first bulk takes a while; heartbeats,
+// small, all pass): it reports ready only
+// once its copy holds every flow of fw1's table.
 TEST(ThreeNodeCluster, ALateJoinerIsReadyOnlyWithTheWholeTable) {
   PairOptions o;
   o.nodes = 3;
@@ -262,10 +267,17 @@ TEST(ThreeNodeCluster, ALateJoinerIsReadyOnlyWithTheWholeTable) {
   pool.open_tcp(20, "10.10.2.20", 5001);
   pool.open_tcp(20, "fd10:2::20", 5002);
   ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
+  ConntrackWriter w = writer_in(t.fw1);
+  std::vector<WriteResult> written;
+  ASSERT_TRUE(w.upsert(test::kernel_valid_flows(20000, 31), written).ok());
   ASSERT_TRUE(ready(t, 2));
   const std::size_t table =
       nlohmann::json::parse(t.ctl_output(1, "flows --internal --json")).size();
-  ASSERT_GE(table, 40u);
+  ASSERT_GE(table, 20040u);
+  t.fw3_->must(
+      "nft add table inet lossy && nft add chain inet lossy in \"{ type filter hook input "
+      "priority -300; }\" && nft add rule inet lossy in udp dport 3780 meta length gt 1000 "
+      "numgen random mod 3 == 0 drop");
   t.start_daemon(3);
   bool was_ready = false;
   std::size_t held_when_ready = 0;
@@ -279,6 +291,11 @@ TEST(ThreeNodeCluster, ALateJoinerIsReadyOnlyWithTheWholeTable) {
   }
   ASSERT_TRUE(was_ready) << t.ctl_output(3, "status");
   EXPECT_GE(held_when_ready, table) << "ready before its copy was whole";
+  t.fw3_->must("nft delete table inet lossy");
+  // Its status lists both peers with their roles and the state of its copies.
+  const std::string status = t.ctl_output(3, "status");
+  EXPECT_NE(status.find("peer 1: up, active"), std::string::npos) << status;
+  EXPECT_NE(status.find("peer 2: up, backup"), std::string::npos) << status;
   t.start_keepalived(3);
   // And it can carry the sessions: fw1 and fw2 go, fw3 takes over.
   t.crash(1);
@@ -319,6 +336,16 @@ TEST(ThreeNodeCluster, ASplitBrainHealsWithTheLoserHoldingNothingStale) {
   ASSERT_TRUE(PairTopology::wait_for([&] { return role_is(t, 2, "active"); }, 10000ms))
       << t.notify_log(2);
   EXPECT_TRUE(role_is(t, 1, "active"));
+  // fw3 sees both as active, in its peer metrics.
+  std::string seen;
+  EXPECT_TRUE(PairTopology::wait_for(
+      [&] {
+        seen = t.scrape(3);
+        return PairTopology::metric(seen, "ctsync_peer_role{peer=\"1\",role=\"active\"}") == 1 &&
+               PairTopology::metric(seen, "ctsync_peer_role{peer=\"2\",role=\"active\"}") == 1;
+      },
+      5000ms, 200ms))
+      << seen;
   for (int i = 0; i < 3; ++i) {
     record();
     std::this_thread::sleep_for(1000ms);

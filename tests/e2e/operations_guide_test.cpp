@@ -46,6 +46,57 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+// The guide's files of one node, written under the test directory; the nftables ruleset and
+// the sysctls applied at once. In `cluster` mode keepalived's file is the three-node section's.
+struct NodeFiles {
+  std::string ctsyncd_conf, keepalived_conf, hold_rule;
+};
+
+NodeFiles configure_from_the_guide(PairTopology& t, int node, const std::vector<Snippet>& snippets,
+                                   bool cluster) {
+  NodeFiles files;
+  const std::string who = "fw" + std::to_string(node);
+  const std::string root = t.dir + "/" + who;
+  const test::Namespace& ns = t.fw(node);
+  // The files of this node, with its paths moved under `root` and the installed programs
+  // replaced by the ones just built.
+  auto localise = [&](std::string text) {
+    text = replace_all(text, "/etc/ctsyncd/", root + "/etc/ctsyncd/");
+    text = replace_all(text, "/run/ctsyncd/", root + "/run/ctsyncd/");
+    text = replace_all(text, "/usr/lib/ctsyncd/ctsyncd-notify", CTSYNC_NOTIFY_PATH);
+    text = replace_all(text, "/usr/bin/ctsyncctl", CTSYNCCTL_PATH);
+    return text;
+  };
+  for (const auto& s : snippets) {
+    const bool keepalived = s.path == "/etc/keepalived/keepalived.conf";
+    const bool mine = keepalived ? s.who == (cluster ? "cluster" : who) : s.who == who;
+    if (!mine && s.who != "all") continue;
+    const std::string path = root + s.path;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path) << localise(s.text);
+    if (s.path == "/etc/ctsyncd/ctsyncd.toml") files.ctsyncd_conf = path;
+    if (keepalived) files.keepalived_conf = path;
+    if (s.path.find("/etc/sysctl.d/") == 0) ns.must("sysctl -q -p " + path);
+    if (s.path == "/etc/nftables.conf") ns.must("nft -f " + path);
+    if (s.path == "/etc/ctsyncd/takeover-hold.sh") files.hold_rule = path;
+  }
+  if (files.ctsyncd_conf.empty() || files.keepalived_conf.empty()) return files;
+  // What the guide leaves at its defaults must not collide between the nodes here: the state
+  // directory, the control socket, and the metrics port's address.
+  std::string conf;
+  {
+    std::ifstream in(files.ctsyncd_conf);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    conf = ss.str();
+  }
+  conf = replace_all(conf, "[node]\n", "[node]\nstate_dir = \"" + root + "/var/lib/ctsyncd\"\n");
+  conf += "\n[control]\nsocket = \"" + root + "/run/ctsyncd/ctsyncd.sock\"\n";
+  std::ofstream(files.ctsyncd_conf) << conf;
+  t.socket_override[node] = root + "/run/ctsyncd/ctsyncd.sock";
+  return files;
+}
+
 TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover) {
   const auto snippets = snippets_of_the_guide();
   ASSERT_GE(snippets.size(), 6u) << "the guide lost its file blocks";
@@ -57,43 +108,11 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
   // Loaded after the nftables ruleset, as the guide says: its `flush ruleset` would remove it.
   std::vector<std::pair<const test::Namespace*, std::string>> hold_rules;
   for (int node : {1, 2}) {
-    const std::string who = "fw" + std::to_string(node);
-    const std::string root = t.dir + "/" + who;
-    const test::Namespace& ns = node == 1 ? t.fw1 : t.fw2;
-    // The files of this node, with its paths moved under `root` and the installed programs
-    // replaced by the ones just built.
-    auto localise = [&](std::string text) {
-      text = replace_all(text, "/etc/ctsyncd/", root + "/etc/ctsyncd/");
-      text = replace_all(text, "/run/ctsyncd/", root + "/run/ctsyncd/");
-      text = replace_all(text, "/usr/lib/ctsyncd/ctsyncd-notify", CTSYNC_NOTIFY_PATH);
-      text = replace_all(text, "/usr/bin/ctsyncctl", CTSYNCCTL_PATH);
-      return text;
-    };
-    for (const auto& s : snippets) {
-      if (s.who != who && s.who != "all") continue;
-      const std::string path = root + s.path;
-      std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-      std::ofstream(path) << localise(s.text);
-      if (s.path == "/etc/ctsyncd/ctsyncd.toml") ctsyncd_conf[node] = path;
-      if (s.path == "/etc/keepalived/keepalived.conf") keepalived_conf[node] = path;
-      if (s.path.find("/etc/sysctl.d/") == 0) ns.must("sysctl -q -p " + path);
-      if (s.path == "/etc/nftables.conf") ns.must("nft -f " + path);
-      if (s.path == "/etc/ctsyncd/takeover-hold.sh") hold_rules.emplace_back(&ns, path);
-    }
-    ASSERT_TRUE(ctsyncd_conf.count(node) && keepalived_conf.count(node)) << who;
-    // What the guide leaves at its defaults must not collide between the two nodes here:
-    // the state directory, the control socket, and the metrics port's address.
-    std::string conf;
-    {
-      std::ifstream in(ctsyncd_conf[node]);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      conf = ss.str();
-    }
-    conf = replace_all(conf, "[node]\n", "[node]\nstate_dir = \"" + root + "/var/lib/ctsyncd\"\n");
-    conf += "\n[control]\nsocket = \"" + root + "/run/ctsyncd/ctsyncd.sock\"\n";
-    std::ofstream(ctsyncd_conf[node]) << conf;
-    t.socket_override[node] = root + "/run/ctsyncd/ctsyncd.sock";
+    const NodeFiles files = configure_from_the_guide(t, node, snippets, false);
+    ASSERT_FALSE(files.ctsyncd_conf.empty() || files.keepalived_conf.empty()) << "fw" << node;
+    ctsyncd_conf[node] = files.ctsyncd_conf;
+    keepalived_conf[node] = files.keepalived_conf;
+    if (!files.hold_rule.empty()) hold_rules.emplace_back(&t.fw(node), files.hold_rule);
   }
   ASSERT_EQ(hold_rules.size(), 2u) << "the guide lost its takeover hold rule";
   for (const auto& [ns, path] : hold_rules) ns->must("sh " + path);
@@ -150,6 +169,60 @@ TEST(OperationsGuide, APairBuiltFromTheGuideAloneKeepsItsSessionsAcrossAFailover
   EXPECT_EQ(pool.udp_server_first(held, 3s).passed(), pool.udp_count());
   EXPECT_EQ(t.counter_value(t.fw2, "invalid_drops"), invalid_before)
       << "with the guide's takeover hold, the new active node drops nothing as invalid";
+}
+
+// The three-node section: fw1 and fw2 as in the pair, fw3 from its own file, one keepalived
+// file for all three (each node started with its config id). fw1 crashes, then fw2: fw3
+// carries every session.
+TEST(OperationsGuide, AThreeNodeClusterBuiltFromTheGuideSurvivesTwoCrashes) {
+  const auto snippets = snippets_of_the_guide();
+  PairOptions o;
+  o.bare = true;
+  o.nodes = 3;
+  PairTopology t(o);
+  std::map<int, NodeFiles> files;
+  for (int node = 1; node <= 3; ++node) {
+    files[node] = configure_from_the_guide(t, node, snippets, true);
+    ASSERT_FALSE(files[node].ctsyncd_conf.empty() || files[node].keepalived_conf.empty())
+        << "the guide has no three-node file for fw" << node;
+    ASSERT_FALSE(files[node].hold_rule.empty());
+  }
+  for (int node = 1; node <= 3; ++node) t.fw(node).must("sh " + files[node].hold_rule);
+  const std::string key = t.dir + "/fw1/etc/ctsyncd/sync.key";
+  ASSERT_EQ(test::sh(std::string(CTSYNCCTL_PATH) + " keygen " + key), 0);
+  for (int node = 2; node <= 3; ++node) {
+    std::filesystem::copy_file(key, t.dir + "/fw" + std::to_string(node) + "/etc/ctsyncd/sync.key");
+  }
+  for (int node = 1; node <= 3; ++node) {
+    std::filesystem::create_directories(t.dir + "/fw" + std::to_string(node) + "/run");
+    t.start_daemon_with(node, files[node].ctsyncd_conf);
+  }
+  for (int node = 1; node <= 3; ++node) {
+    t.start_keepalived_with(node, files[node].keepalived_conf, "fw" + std::to_string(node));
+  }
+  ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(t.fw1); }, 15000ms))
+      << t.k1.log();
+  test::SessionPool pool(t.client, t.server);
+  pool.open_tcp(10, "10.10.2.20", 5001);
+  pool.open_tcp(10, "fd10:2::20", 5002);
+  ASSERT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count());
+  for (int node = 2; node <= 3; ++node) {
+    ASSERT_TRUE(PairTopology::wait_for([&] { return t.ctl(node, "ready") == 0; }, 10000ms))
+        << t.ctl_output(node, "status");
+  }
+  for (int node = 1; node <= 2; ++node) {
+    t.crash(node);
+    const test::Namespace& next = t.fw(node + 1);
+    ASSERT_TRUE(PairTopology::wait_for([&] { return t.holds_virtual_addresses(next); }, 15000ms))
+        << "the priorities hand over to fw" << node + 1 << "\n"
+        << t.keepalived(node + 1).log();
+    EXPECT_EQ(pool.tcp_round_trips(test::SteadyClock::now(), 3s).passed(), pool.tcp_count())
+        << "after the crash of fw" << node;
+    if (node == 1) {
+      ASSERT_TRUE(PairTopology::wait_for([&] { return t.ctl(3, "ready") == 0; }, 10000ms))
+          << t.ctl_output(3, "status");
+    }
+  }
 }
 
 }  // namespace

@@ -372,17 +372,24 @@ class PairTopology {
     start_keepalived_with(node, path);
   }
 
-  void start_keepalived_with(int node, const std::string& path) {
+  // `config_id`: keepalived's -i (which `@id` lines of the file apply); default the host name.
+  void start_keepalived_with(int node, const std::string& path, const std::string& config_id = "") {
     const Namespace& ns = fw(node);
     const std::string n = std::to_string(node);
     ChildProcess& k = keepalived(node);
     // Fresh pid files per start: a killed keepalived's VRRP child can linger as a zombie
     // whose pid still "runs", and keepalived would refuse to start again.
     const std::string run = std::to_string(keepalived_starts_++);
-    k.start({"ip", "netns", "exec", ns.name(), "keepalived", "-n", "-l", "-D", "-G", "-P", "-f",
-             path, "-p", dir + "/keepalived" + n + "-" + run + ".pid", "-r",
-             dir + "/vrrp" + n + "-" + run + ".pid"},
-            dir + "/keepalived" + n + ".log",
+    std::vector<std::string> argv = {"ip",         "netns",
+                                     "exec",       ns.name(),
+                                     "keepalived", "-n",
+                                     "-l",         "-D",
+                                     "-G",         "-P",
+                                     "-f",         path,
+                                     "-p",         dir + "/keepalived" + n + "-" + run + ".pid",
+                                     "-r",         dir + "/vrrp" + n + "-" + run + ".pid"};
+    if (!config_id.empty()) argv.insert(argv.end(), {"-i", config_id});
+    k.start(argv, dir + "/keepalived" + n + ".log",
             // Scripts that call `ctsyncctl` by name find the one just built, as they would
             // find /usr/bin/ctsyncctl on an installed node.
             {"PATH=" + std::filesystem::path(CTSYNCCTL_PATH).parent_path().string() +
