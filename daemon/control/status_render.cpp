@@ -154,14 +154,20 @@ std::string render_status(const StatusView& v, bool json) {
     s += "last takeover (" + std::string(when) + "): " + last.summary() + "\n";
   }
   for (const auto& p : v.peers) {
+    // Only a live active peer has a table being copied; any other holds what it sent when it
+    // was active (kept for the next promotion), or nothing (a backup announces nothing, and a
+    // copy a later active node's table superseded is dropped).
+    const char* copy = p.up && p.role == Role::active
+                           ? (p.in_sync ? "in sync" : (p.complete ? "catching up" : "incomplete"))
+                       : p.flows != 0 ? "copy of its time as active"
+                                      : "no copy held";
     char line[256];
     std::snprintf(line, sizeof line,
                   "peer %u: %s, %s, heard %.1f s ago, %s, %llu packets behind (for %.3f s), "
                   "%zu flows\n",
                   p.node_id, p.up ? "up" : "DOWN", std::string(role_name(p.role)).c_str(),
-                  p.last_heard_s,
-                  p.in_sync ? "in sync" : (p.complete ? "catching up" : "incomplete"),
-                  static_cast<unsigned long long>(p.lag_packets), p.behind_s, p.flows);
+                  p.last_heard_s, copy, static_cast<unsigned long long>(p.lag_packets), p.behind_s,
+                  p.flows);
     s += line;
   }
   if (v.peers.empty()) s += "no peers heard yet\n";

@@ -1,7 +1,8 @@
 // The two-node demo behind the README's first command: builds a firewall pair in network
 // namespaces, runs ctsyncd and keepalived on both, opens live IPv4 and IPv6 sessions, fails
 // over and back (a clean switchover, then a crash), and narrates what happens. Exits non-zero
-// if a single session is lost.
+// if a single session is lost. With `--nodes 3`, the same story on three firewalls: two
+// crashes in a row, then failback by priority.
 #include <signal.h>
 
 #include <cstdio>
@@ -60,11 +61,75 @@ void check(SessionPool& pool, const char* when) {
   lost += static_cast<int>(all - ok);
 }
 
+// fw1 active, fw2 and fw3 backups (keepalived priorities 150, 100, 50).
+int three_nodes() {
+  PairOptions opts;
+  opts.snat = true;
+  opts.nodes = 3;
+  say("Building three firewalls in network namespaces");
+  PairTopology t(opts);
+  note("fw1 " + t.fw1.name() + ", fw2 " + t.fw2.name() + " and fw3 " + t.fw3_->name() +
+       " on one LAN, one WAN and one sync link; keepalived priorities 150, 100, 50");
+  note("nftables with policy drop, ct state invalid drop, nf_conntrack_tcp_loose=0 and SNAT");
+
+  say("Starting ctsyncd and keepalived on the three firewalls");
+  for (int n = 1; n <= 3; ++n) t.start_daemon(n);
+  for (int n = 1; n <= 3; ++n) t.start_keepalived(n);
+  if (!wait_holder(t, t.fw1, "fw1")) return 1;
+
+  say("Opening live sessions from the client to the server through fw1");
+  SessionPool pool(t.client, t.server);
+  pool.open_tcp(10, "10.10.2.20", 5001);
+  pool.open_tcp(10, "fd10:2::20", 5002);
+  pool.open_udp(3, "10.10.2.20", 6000);
+  note("20 TCP connections (10 IPv4, 10 IPv6) and 3 UDP flows");
+  check(pool, "before any failover");
+  for (int n = 2; n <= 3; ++n)
+    PairTopology::wait_for([&] { return t.ctl(n, "ready") == 0; }, 5000ms);
+  note("fw2 and fw3 both hold a copy; `ctsyncctl status` on fw3:");
+  indent(t.ctl_output(3, "status"));
+
+  say("Failover 1: fw1 crashes; fw2 (priority 100) takes over");
+  t.crash(1);
+  if (!wait_holder(t, t.fw2, "fw2")) return 1;
+  check(pool, "after the crash of fw1");
+  SessionPool later(t.client, t.server);
+  later.open_tcp(5, "10.10.2.20", 5004);
+  note("5 more TCP connections opened through fw2");
+  PairTopology::wait_for([&] { return t.ctl(3, "ready") == 0; }, 5000ms);
+  note("fw3 now follows fw2 (its copy of fw1 is dropped once fw2's whole table is there):");
+  indent(t.ctl_output(3, "status"));
+
+  say("Failover 2: fw2 crashes too; fw3 (priority 50) takes over");
+  t.crash(2);
+  if (!wait_holder(t, t.fw3_.operator*(), "fw3")) return 1;
+  check(pool, "after the crash of fw2");
+  check(later, "the connections opened through fw2");
+
+  say("fw1 and fw2 reboot with empty tables, fetch fw3's, and fw1 takes over by priority");
+  t.reboot(2);
+  t.reboot(1);
+  if (!wait_holder(t, t.fw1, "fw1")) return 1;
+  check(pool, "after the failback to fw1");
+  check(later, "the connections opened through fw2");
+  note("fw1 now:");
+  indent(t.ctl_output(1, "status"));
+  say(lost == 0 ? "Every session survived two crashes in a row and the failback"
+                : std::to_string(lost) + " session checks failed");
+  return lost == 0 ? 0 : 1;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   if (::geteuid() != 0) {
     std::fprintf(stderr, "the demo creates network namespaces: run it as root\n");
+    return 2;
+  }
+  const std::string args = argc == 3 ? std::string(argv[1]) + " " + argv[2] : "";
+  if (argc == 3 && args == "--nodes 3") return three_nodes();
+  if (argc != 1 && args != "--nodes 2") {
+    std::fprintf(stderr, "usage: %s [--nodes 2|3]\n", argv[0]);
     return 2;
   }
   PairOptions opts;

@@ -44,6 +44,23 @@ TEST(StatusRender, TheHoldAndTheLastTakeoverInOneLineEach) {
       << s;
 }
 
+// Three nodes, as fw3 sees them after fw1 crashed and fw2 took over: each peer with its role
+// and what this node holds of it.
+TEST(StatusRender, EveryPeerWithItsRoleAndTheStateOfItsCopy) {
+  StatusView v;
+  v.peers = {{1, false, Role::active, 4.2, false, false, 0, 0, 0},
+             {2, true, Role::active, 0.1, true, true, 0, 40, 0},
+             {4, true, Role::backup, 0.1, false, false, 0, 0, 0},
+             {5, false, Role::backup, 9.0, true, false, 0, 12, 0}};
+  const std::string s = render_status(v, false);
+  EXPECT_NE(s.find("peer 1: DOWN, active, heard 4.2 s ago, no copy held"), std::string::npos) << s;
+  EXPECT_NE(s.find("peer 2: up, active, heard 0.1 s ago, in sync"), std::string::npos) << s;
+  EXPECT_NE(s.find("peer 4: up, backup, heard 0.1 s ago, no copy held"), std::string::npos) << s;
+  EXPECT_NE(s.find("peer 5: DOWN, backup, heard 9.0 s ago, copy of its time as active"),
+            std::string::npos)
+      << s;
+}
+
 TEST(StatusRender, JsonCarriesEveryCountAndEveryKeptTakeover) {
   const auto j = nlohmann::json::parse(render_status(with_a_takeover(), true));
   EXPECT_EQ(j["takeover_hold"]["queue"], "nfqueue 7");
