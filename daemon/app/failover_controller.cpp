@@ -101,7 +101,10 @@ void FailoverController::resume() {
   engine_.set_role(roles_.role(), ports_.loop.now());
   const RoleActions a = roles_.resume(ports_.state.commit_pending());
   if (a.commit == CommitScope::every_complete_copy) recover_interrupted_commit();
-  if (a.announce_now) engine_.announce_table();
+  if (a.announce_now) {
+    engine_.takeover_complete();  // active before the restart, its commit long done
+    engine_.announce_table();
+  }
   if (a.start_injecting) start_injecting();
   // An active node's traffic never goes through user space, except while a commit that was
   // cut short is redone.
@@ -166,8 +169,9 @@ void FailoverController::change_role(Role target, Respond respond) {
       // reading the kernel back as ours and telling the peers come after.
       respond({report.failed == 0, report.failed ? "commit incomplete: " + report.summary() : "",
                "active; commit " + report.summary() + "\n"});
-      mirror_.pass([this, announce] {
+      mirror_.pass([this, announce, complete = report.failed == 0] {
         mirror_.reload_expectations();
+        if (complete) engine_.takeover_complete();
         if (announce && roles_.role() == Role::active) engine_.announce_table();
         ports_.link.kick();
       });
@@ -189,8 +193,16 @@ void FailoverController::commit_now(Respond respond) {
     log::info("commit: " + r.summary());
     respond({r.failed == 0, r.failed ? "commit incomplete: " + r.summary() : "",
              "commit " + r.summary() + "\n"});
-    // Events were paused during the commit: read the kernel back.
-    mirror_.pass();
+    // Events were paused during the commit: read the kernel back. An active node whose
+    // promotion left flows unwritten now holds them all: it says so to its peers.
+    const bool completes = r.failed == 0 && roles_.role() == Role::active && !roles_.committing() &&
+                           !engine_.takeover_done();
+    mirror_.pass([this, completes] {
+      if (!completes || roles_.role() != Role::active) return;
+      engine_.takeover_complete();
+      engine_.announce_table();
+      ports_.link.kick();
+    });
   });
 }
 
@@ -325,7 +337,8 @@ void FailoverController::recover_interrupted_commit() {
       (void)ports_.state.set_commit_pending(false);
       log::info("recovered commit: " + report.summary());
       if (roles_.role() == Role::active) gate_.close();
-      mirror_.pass([this] {
+      mirror_.pass([this, complete = report.failed == 0] {
+        if (complete) engine_.takeover_complete();
         if (roles_.role() == Role::active) engine_.announce_table();
         ports_.link.kick();
       });

@@ -131,12 +131,10 @@ void SyncEngine::set_role(Role role, TimePoint now) {
   next_heartbeat_at_ = now;  // tell peers at once
 }
 
-void SyncEngine::announce_table() {
-  if (role_ == Role::active) {
-    sender_.set_takeover_done(true);
-    takeover_done_ = true;
-  }
-  sender_.request_bulk();
+void SyncEngine::takeover_complete() {
+  if (role_ != Role::active) return;
+  sender_.set_takeover_done(true);
+  takeover_done_ = true;
 }
 
 void SyncEngine::retire_superseded_copies(TimePoint now) {

@@ -74,9 +74,13 @@ class SyncEngine {
 
   void set_role(Role role, TimePoint now);
   Role role() const { return role_; }
-  // Send our whole table. Called by an active node once its commit is done: from then on
-  // its table holds what it took over, and copies of earlier active nodes can go.
-  void announce_table();
+  void announce_table() { sender_.request_bulk(); }  // send our whole table
+  // Active, and every flow the last promotion took over is in our table (its commit wrote them
+  // all and was read back): bulks say so from now on, and our copies of nodes that are not
+  // active can go (retire_superseded_copies). Not after a commit that failed some flows:
+  // other nodes' copies still hold those, for a `ctsyncctl commit` or the next takeover.
+  void takeover_complete();
+  bool takeover_done() const { return takeover_done_; }
   void request_resync(TimePoint now);  // ask every peer for theirs
   void flush_peer_tables();
   // After a promotion's commit was interrupted (killed): ask every peer, active or not, for

@@ -225,12 +225,17 @@ std::string copies(const PairTopology& t) {
 }
 
 // fw1 hands over cleanly (keepalived stops, its goodbye moves the addresses to fw2) and stays
-// up as a backup: it follows fw2, and once its purge has run its kernel holds nothing of its
-// own time as active that fw2 has ended. Then fw1 takes over again by priority.
-TEST(ThreeNodeCluster, TheOldActiveNodeFollowsTheNewOneAndKeepsNothingStale) {
+// up as a backup: it follows fw2, and its kernel holds nothing of its own time as active that
+// fw2 has ended (external mode: once its purge has run, nothing of that time at all; direct
+// mode: it holds fw2's flows, and an ended one leaves with fw2's delete). Then fw1 takes over
+// again by priority.
+class ThreeNodeSwitchover : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ThreeNodeSwitchover, TheOldActiveNodeFollowsTheNewOneAndKeepsNothingStale) {
   PairOptions o;
   o.nodes = 3;
   o.snat = true;
+  o.cache_mode = GetParam();
   o.cache_config = "purge_after_s = 1\npurge_timeout_s = 2\n";
   PairTopology t(o);
   SessionPool pool(t.client, t.server);
@@ -240,9 +245,14 @@ TEST(ThreeNodeCluster, TheOldActiveNodeFollowsTheNewOneAndKeepsNothingStale) {
   expect_sessions_survive(t, pool, 2, "switchover to fw2");
   end_doomed(t, 2, doomed);
   EXPECT_TRUE(PairTopology::wait_for([&] { return copies_follow(t, 2); }, 10000ms)) << copies(t);
-  // The purge gave fw1's entries of its time as active a 2 s timeout; no traffic renews them.
+  // External: the purge gave fw1's entries of its time as active a 2 s timeout; no traffic
+  // renews them. Direct: fw1's kernel keeps fw2's live flows.
+  const bool direct = GetParam() == "direct";
   EXPECT_TRUE(PairTopology::wait_for(
-      [&] { return kernel_to_port(t, 1, kDoomedPort) == 0 && kernel_to_port(t, 1, 5001) == 0; },
+      [&] {
+        return kernel_to_port(t, 1, kDoomedPort) == 0 &&
+               kernel_to_port(t, 1, 5001) == (direct ? 20u : 0u);
+      },
       15000ms))
       << t.fw1.output("conntrack -L -p tcp 2>/dev/null");
   ASSERT_TRUE(ready(t, 1)) << t.ctl_output(1, "status");
@@ -250,6 +260,8 @@ TEST(ThreeNodeCluster, TheOldActiveNodeFollowsTheNewOneAndKeepsNothingStale) {
   expect_sessions_survive(t, pool, 1, "fw1 takes over again");
   EXPECT_EQ(kernel_to_port(t, 1, kDoomedPort), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, ThreeNodeSwitchover, ::testing::Values("external", "direct"));
 
 // fw3 starts while fw1 and fw2 run with live sessions and 20 000 more flows, on a link that
 // loses a third of its full-size sync datagrams (so its first bulk takes a while; heartbeats,
