@@ -65,6 +65,9 @@ struct PairOptions {
   // Without a relay: the daemons send unicast to every other node's sync address instead of
   // the multicast group.
   bool unicast = false;
+  // The daemons as an operator starts them: heartbeats and timeouts at their defaults, log
+  // level info (tests tune them for speed and read debug logs).
+  bool default_tuning = false;
 };
 
 class PairTopology {
@@ -200,13 +203,13 @@ class PairTopology {
   void write_config(int node) const {
     std::ofstream(config_path(node))
         << "[node]\nid = " << node << "\nstate_dir = \"" << dir << "/state" << node
-        << "\"\nlog_level = \"debug\"\n"
+        << "\"\nlog_level = \"" << (opts_.default_tuning ? "info" : "debug") << "\"\n"
         << (opts_.sync_relay
                 ? (node == 1 ? "[sync]\npeers = [\"10.10.3.1\"]\nbind = \"10.10.3.2\"\n"
                              : "[sync]\npeers = [\"10.10.5.1\"]\nbind = \"10.10.5.3\"\n")
             : opts_.unicast ? unicast_sync(node)
                             : "[sync]\ninterface = \"sync\"\nmulticast_group = \"239.255.12.1\"\n")
-        << "heartbeat_interval_ms = 100\npeer_timeout_ms = 500\n"
+        << (opts_.default_tuning ? "" : "heartbeat_interval_ms = 100\npeer_timeout_ms = 500\n")
         << "expectations = " << (opts_.sync_expectations ? "true" : "false") << "\n"
         << "[[sync.keys]]\nid = 1\nfile = \"" << dir << "/sync.key\"\n"
         << "[cache]\nmode = \"" << opts_.cache_mode
