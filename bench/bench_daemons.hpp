@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pair_topology.hpp"
@@ -45,6 +46,25 @@ inline std::size_t kernel_count(const test::Namespace& ns) {
   std::size_t n = 0;
   std::ifstream("/proc/sys/net/netfilter/nf_conntrack_count") >> n;
   return n;
+}
+
+// CTSYNC_BENCH_PROFILE=DIR records one phase with perf into DIR/NAME.data: one process, or
+// the whole host when `pid` is 0. CTSYNC_BENCH_EVENT picks another event than cpu-clock
+// (sched:sched_switch, say, to see why a daemon sleeps).
+inline void profile(test::ChildProcess& perf, pid_t pid, const std::string& name) {
+  const char* dir = std::getenv("CTSYNC_BENCH_PROFILE");
+  if (dir == nullptr) return;
+  const char* event = std::getenv("CTSYNC_BENCH_EVENT");
+  std::vector<std::string> argv = {"perf", "record", "-g", "-e", event ? event : "cpu-clock"};
+  if (event == nullptr) argv.insert(argv.end(), {"-F", "999"});
+  if (pid != 0) {
+    argv.insert(argv.end(), {"-p", std::to_string(pid)});
+  } else {
+    argv.push_back("-a");
+  }
+  argv.insert(argv.end(), {"-o", std::string(dir) + "/" + name + ".data"});
+  perf.start(argv, std::string(dir) + "/" + name + ".log");
+  std::this_thread::sleep_for(300ms);
 }
 
 // ---- the two daemons ----

@@ -9,7 +9,8 @@
 // Reported per daemon, median of CTSYNC_BENCH_REPS (3): the write rate, the copy's completion
 // after the writes ended by each poll, CPU seconds and us per event of each node from the
 // start of the writes to the copy being complete, and netlink overruns.
-// Usage: user_storm [M...]   (default 50000 200000 1000000)
+// Usage: user_storm [M...]   (default 50000 200000 1000000; CTSYNC_BENCH_ONLY=ctsyncd|conntrackd;
+// CTSYNC_BENCH_PROFILE=DIR records the active daemon with perf, as in sync_compare)
 #include <signal.h>
 #include <unistd.h>
 
@@ -109,6 +110,8 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
       std::this_thread::sleep_for(20ms);
     }
   });
+  test::ChildProcess perf;
+  profile(perf, d.pid(t, 1), "user-storm-" + std::to_string(m) + "-" + d.name());
   const auto t0 = SteadyClock::now();
   {
     WriterConfig wc;
@@ -127,6 +130,7 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
   s.after_end_fine_s = seconds_since(end_of_writes);
   s.cpu_active = cpu_seconds(d.pid(t, 1)) - cpu1;
   s.cpu_backup = cpu_seconds(d.pid(t, 2)) - cpu2;
+  perf.kill(SIGINT);
   poller.join();
   s.after_end_user_s = user_done_at;
   s.us_active = s.cpu_active / static_cast<double>(m) * 1e6;
