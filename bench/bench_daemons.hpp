@@ -50,11 +50,13 @@ inline std::size_t kernel_count(const test::Namespace& ns) {
 
 // CTSYNC_BENCH_PROFILE=DIR records one phase with perf into DIR/NAME.data: one process, or
 // the whole host when `pid` is 0. CTSYNC_BENCH_EVENT picks another event than cpu-clock
-// (sched:sched_switch, say, to see why a daemon sleeps).
+// (sched:sched_switch, say, to see why a daemon sleeps); CTSYNC_BENCH_PROFILE_HOST=1 records
+// the whole host instead of the process (sched:sched_wakeup: who wakes it).
 inline void profile(test::ChildProcess& perf, pid_t pid, const std::string& name) {
   const char* dir = std::getenv("CTSYNC_BENCH_PROFILE");
   if (dir == nullptr) return;
   const char* event = std::getenv("CTSYNC_BENCH_EVENT");
+  if (std::getenv("CTSYNC_BENCH_PROFILE_HOST") != nullptr) pid = 0;  // who wakes whom
   std::vector<std::string> argv = {"perf", "record", "-g", "-e", event ? event : "cpu-clock"};
   if (event == nullptr) argv.insert(argv.end(), {"-F", "999"});
   if (pid != 0) {

@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -79,7 +81,23 @@ struct Sample {
   double after_end_user_s = 0;  // ... by the user's polling
   double cpu_active = 0, cpu_backup = 0, us_active = 0, us_backup = 0;
   double overruns = 0;
+  // The active daemon's context switches per 1000 events: it went to sleep (voluntary: a
+  // wake-up each), or was preempted.
+  double wakeups_per_1000 = 0, preempted_per_1000 = 0;
 };
+
+// Context switches of every thread of `pid` whose /proc status line starts with `key`.
+double context_switches(pid_t pid, const std::string& key) {
+  double n = 0;
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& t : std::filesystem::directory_iterator(task)) {
+    std::ifstream in(t.path() / "status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(key, 0) == 0) n += std::stod(line.substr(key.size()));
+    }
+  }
+  return n;
+}
 
 Sample run(Daemon& d, const std::vector<Flow>& flows) {
   std::this_thread::sleep_for(2s);  // the previous run's namespaces go in the background
@@ -94,6 +112,8 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
   const std::size_t m = flows.size();
   Sample s;
   const double cpu1 = cpu_seconds(d.pid(t, 1)), cpu2 = cpu_seconds(d.pid(t, 2));
+  const double voluntary1 = context_switches(d.pid(t, 1), "voluntary_ctxt_switches:");
+  const double preempted1 = context_switches(d.pid(t, 1), "nonvoluntary_ctxt_switches:");
 
   // The user's poller runs through the whole load, in its own thread, as their script did.
   std::atomic<bool> writing_done{false};
@@ -130,6 +150,11 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
   s.after_end_fine_s = seconds_since(end_of_writes);
   s.cpu_active = cpu_seconds(d.pid(t, 1)) - cpu1;
   s.cpu_backup = cpu_seconds(d.pid(t, 2)) - cpu2;
+  s.wakeups_per_1000 = (context_switches(d.pid(t, 1), "voluntary_ctxt_switches:") - voluntary1) *
+                       1000 / static_cast<double>(m);
+  s.preempted_per_1000 =
+      (context_switches(d.pid(t, 1), "nonvoluntary_ctxt_switches:") - preempted1) * 1000 /
+      static_cast<double>(m);
   perf.kill(SIGINT);
   poller.join();
   s.after_end_user_s = user_done_at;
@@ -186,6 +211,8 @@ int main(int argc, char** argv) {
     row("CPU us per event, active", &Sample::us_active, 2);
     row("CPU us per event, backup", &Sample::us_backup, 2);
     row("netlink overruns (active)", &Sample::overruns, 0);
+    row("wake-ups of the active daemon per 1000 events", &Sample::wakeups_per_1000, 1);
+    row("... preemptions per 1000 events", &Sample::preempted_per_1000, 1);
     std::fflush(stdout);
   }
   return 0;

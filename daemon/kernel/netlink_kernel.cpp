@@ -89,6 +89,7 @@ void NetlinkKernel::subscribe(ports::EventSink& sink, ports::ExpectationSink* ex
 }
 
 void NetlinkKernel::wait_events() {
+  if (!events_fd_->is_open()) events_fd_->assign(events_->fd());
   events_fd_->async_wait(asio::posix::stream_descriptor::wait_read,
                          [this](const boost::system::error_code& ec) {
                            if (ec || closed_) return;
@@ -100,6 +101,11 @@ void NetlinkKernel::wait_events() {
                              wait_events();
                              return;
                            }
+                           // Out of the reactor while we wait: it registers a descriptor
+                           // edge-triggered for good, so every event the kernel queues
+                           // meanwhile would wake the loop for nothing (one wake-up per few
+                           // events in a storm, the daemon's largest cost).
+                           events_fd_->release();
                            coalesce_timer_.expires_after(events_coalesce);
                            coalesce_timer_.async_wait([this](const boost::system::error_code& e) {
                              if (!e && !closed_) wait_events();
