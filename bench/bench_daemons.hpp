@@ -91,7 +91,11 @@ class Daemon {
 class Ctsyncd : public Daemon {
  public:
   std::string name() const override { return "ctsyncd"; }
-  void start(PairTopology& t, int node) override { t.start_daemon(node); }
+  // CTSYNC_BENCH_CTSYNCD=PATH runs another build of ctsyncd (the "before" of an A/B).
+  void start(PairTopology& t, int node) override {
+    if (const char* other = std::getenv("CTSYNC_BENCH_CTSYNCD")) t.set_binary(node, other);
+    t.start_daemon(node);
+  }
   void stop(PairTopology& t, int node) override { (node == 1 ? t.d1 : t.d2).kill(SIGTERM); }
   void make_active(PairTopology& t, int node) override { t.ctl(node, "promote"); }
   std::size_t peer_holds(PairTopology& t, int node) override {

@@ -32,6 +32,9 @@ out=docs/benchmarks-results.md
   echo "## ctsyncd and conntrackd side by side"
   build/bench/sync_compare "${sizes[@]}"
   echo
+  echo "## The storm as a user measured it"
+  build/bench/user_storm 50000 200000 1000000
+  echo
   echo "## A takeover's cost to the sessions"
   echo
   build/bench/takeover_stall 10000 200000 1000000
