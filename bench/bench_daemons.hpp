@@ -214,6 +214,18 @@ class ConntrackMaxRaise {
   std::size_t saved_ = 0;
 };
 
+// The table sizes of a run (the arguments, or `defaults`) and its repetitions
+// (CTSYNC_BENCH_REPS, 3 by default).
+inline std::vector<std::size_t> sizes_from(int argc, char** argv,
+                                           std::vector<std::size_t> defaults) {
+  std::vector<std::size_t> sizes;
+  for (int i = 1; i < argc; ++i) sizes.push_back(std::stoul(argv[i]));
+  return sizes.empty() ? defaults : sizes;
+}
+inline int repetitions() {
+  return std::getenv("CTSYNC_BENCH_REPS") ? std::atoi(std::getenv("CTSYNC_BENCH_REPS")) : 3;
+}
+
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];

@@ -213,11 +213,8 @@ double recovery(Daemon& d, std::size_t k) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::size_t> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::stoul(argv[i]));
-  if (sizes.empty()) sizes = {10000, 50000, 200000};
-  const int reps =
-      std::getenv("CTSYNC_BENCH_REPS") ? std::atoi(std::getenv("CTSYNC_BENCH_REPS")) : 3;
+  const std::vector<std::size_t> sizes = sizes_from(argc, argv, {10000, 50000, 200000});
+  const int reps = repetitions();
   Ctsyncd ours;
   Conntrackd theirs;
   const ConntrackMaxRaise raise(*std::max_element(sizes.begin(), sizes.end()) * 5 / 4 + 1000);

@@ -169,11 +169,8 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::size_t> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::stoul(argv[i]));
-  if (sizes.empty()) sizes = {50000, 200000, 1000000};
-  const int reps =
-      std::getenv("CTSYNC_BENCH_REPS") ? std::atoi(std::getenv("CTSYNC_BENCH_REPS")) : 3;
+  const std::vector<std::size_t> sizes = sizes_from(argc, argv, {50000, 200000, 1000000});
+  const int reps = repetitions();
   const std::string only = std::getenv("CTSYNC_BENCH_ONLY") ? std::getenv("CTSYNC_BENCH_ONLY") : "";
   Ctsyncd ours;
   Conntrackd theirs;
