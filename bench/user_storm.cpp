@@ -84,7 +84,18 @@ struct Sample {
   // The active daemon's context switches per 1000 events: it went to sleep (voluntary: a
   // wake-up each), or was preempted.
   double wakeups_per_1000 = 0, preempted_per_1000 = 0;
+  // (peak RSS after the storm - RSS before it) / M: the internal cache on the active node,
+  // the external cache (with the takeover hold's reply index) on the backup.
+  double rss_per_flow_active = 0, rss_per_flow_backup = 0;
 };
+
+double status_kb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key, 0) == 0) return std::stod(line.substr(key.size()));
+  }
+  return 0;
+}
 
 // Context switches of every thread of `pid` whose /proc status line starts with `key`.
 double context_switches(pid_t pid, const std::string& key) {
@@ -112,6 +123,7 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
   const std::size_t m = flows.size();
   Sample s;
   const double cpu1 = cpu_seconds(d.pid(t, 1)), cpu2 = cpu_seconds(d.pid(t, 2));
+  const double rss1 = status_kb(d.pid(t, 1), "VmRSS:"), rss2 = status_kb(d.pid(t, 2), "VmRSS:");
   const double voluntary1 = context_switches(d.pid(t, 1), "voluntary_ctxt_switches:");
   const double preempted1 = context_switches(d.pid(t, 1), "nonvoluntary_ctxt_switches:");
 
@@ -161,6 +173,8 @@ Sample run(Daemon& d, const std::vector<Flow>& flows) {
   s.us_active = s.cpu_active / static_cast<double>(m) * 1e6;
   s.us_backup = s.cpu_backup / static_cast<double>(m) * 1e6;
   s.overruns = static_cast<double>(d.overruns(t, 1));
+  s.rss_per_flow_active = (status_kb(d.pid(t, 1), "VmHWM:") - rss1) * 1024 / static_cast<double>(m);
+  s.rss_per_flow_backup = (status_kb(d.pid(t, 2), "VmHWM:") - rss2) * 1024 / static_cast<double>(m);
   d.stop(t, 1);
   d.stop(t, 2);
   return s;
@@ -210,6 +224,8 @@ int main(int argc, char** argv) {
     row("netlink overruns (active)", &Sample::overruns, 0);
     row("wake-ups of the active daemon per 1000 events", &Sample::wakeups_per_1000, 1);
     row("... preemptions per 1000 events", &Sample::preempted_per_1000, 1);
+    row("peak RSS growth per flow, active (bytes)", &Sample::rss_per_flow_active, 0);
+    row("peak RSS growth per flow, backup (bytes)", &Sample::rss_per_flow_backup, 0);
     std::fflush(stdout);
   }
   return 0;
