@@ -10,7 +10,8 @@
 // after the writes ended by each poll, CPU seconds and us per event of each node from the
 // start of the writes to the copy being complete, and netlink overruns.
 // Usage: user_storm [M...]   (default 50000 200000 1000000; CTSYNC_BENCH_ONLY=ctsyncd|conntrackd;
-// CTSYNC_BENCH_PROFILE=DIR records the active daemon with perf, as in sync_compare)
+// CTSYNC_BENCH_PROFILE=DIR records the active daemon with perf, as in sync_compare;
+// CTSYNC_BENCH_FLOWS=ipv6|snat for IPv6 flows, or IPv4 flows with source NAT, instead)
 #include <signal.h>
 #include <unistd.h>
 
@@ -35,22 +36,36 @@ using namespace std::chrono_literals;
 using test::PairOptions;
 using test::PairTopology;
 
-std::vector<Flow> user_flows(std::size_t n) {
+enum class Kind { ipv4, ipv6, snat };
+
+std::vector<Flow> user_flows(std::size_t n, Kind kind) {
   std::vector<Flow> out;
   out.reserve(n);
   for (std::uint32_t i = 0; i < n; ++i) {
     Flow f;
     Tuple& o = f.key.original;
-    o.family = Family::ipv4;
+    o.family = kind == Kind::ipv6 ? Family::ipv6 : Family::ipv4;
     o.protocol = proto::tcp;
-    // One source port each, 60 000 per source address, from 100.64.0.0/10.
-    o.src = IpAddress::v4(100, static_cast<std::uint8_t>(64 + i / 60000 / 256),
-                          static_cast<std::uint8_t>(i / 60000 % 256), 1);
+    // One source port each, 60 000 per source address, from 100.64.0.0/10 (fd64::/64).
+    const auto hi = static_cast<std::uint8_t>(i / 60000 / 256),
+               lo = static_cast<std::uint8_t>(i / 60000 % 256);
+    if (kind == Kind::ipv6) {
+      o.src.bytes = {0xfd, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, hi, lo, 1};
+      o.dst.bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+    } else {
+      o.src = IpAddress::v4(100, static_cast<std::uint8_t>(64 + hi), lo, 1);
+      o.dst = IpAddress::v4(198, 51, 100, 10);
+    }
     o.src_port = static_cast<std::uint16_t>(1024 + i % 60000);
-    o.dst = IpAddress::v4(198, 51, 100, 10);
     o.dst_port = 443;
     f.reply = invert(o);
     f.status = status::seen_reply | status::assured;
+    if (kind == Kind::snat) {
+      // Masqueraded behind a pool of public addresses, each port once per address.
+      f.reply.dst = IpAddress::v4(203, 0, static_cast<std::uint8_t>(113 + hi), lo);
+      f.reply.dst_port = static_cast<std::uint16_t>(1024 + (i * 7) % 60000);
+      f.status |= status::src_nat | status::src_nat_done;
+    }
     f.timeout = 600;
     f.tcp.state = TcpState::established;
     f.tcp.flags_original = f.tcp.flags_reply = 0x03;
@@ -189,8 +204,13 @@ int main(int argc, char** argv) {
   Ctsyncd ours;
   Conntrackd theirs;
   const ConntrackMaxRaise raise(*std::max_element(sizes.begin(), sizes.end()) * 5 / 4 + 1000);
+  const std::string kind_name =
+      std::getenv("CTSYNC_BENCH_FLOWS") ? std::getenv("CTSYNC_BENCH_FLOWS") : "ipv4";
+  const Kind kind = kind_name == "ipv6"   ? Kind::ipv6
+                    : kind_name == "snat" ? Kind::snat
+                                          : Kind::ipv4;
   for (std::size_t m : sizes) {
-    const auto flows = user_flows(m);
+    const auto flows = user_flows(m, kind);
     std::map<std::string, std::vector<Sample>> runs;
     for (int r = 0; r < reps; ++r) {
       for (Daemon* d : std::vector<Daemon*>{&ours, &theirs}) {
@@ -203,9 +223,13 @@ int main(int argc, char** argv) {
       return median(v);
     };
     std::printf(
-        "\n### The user's storm, M = %zu (IPv4 TCP, batches of 256, default configuration; "
+        "\n### The user's storm, M = %zu (%s TCP, batches of 256, default configuration; "
         "median of %d)\n\n| measure | ctsyncd | conntrackd | ratio |\n|---|---|---|---|\n",
-        m, reps);
+        m,
+        kind == Kind::ipv6   ? "IPv6"
+        : kind == Kind::snat ? "IPv4 SNAT"
+                             : "IPv4",
+        reps);
     auto row = [&](const char* what, double Sample::*field, int decimals) {
       const double a = med("ctsyncd", field), b = med("conntrackd", field);
       if (b > 0) {

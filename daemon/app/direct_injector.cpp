@@ -13,13 +13,14 @@ DirectInjector::DirectInjector(ports::Scheduler& loop, ports::KernelPort& kernel
       refresh_(refresh_tick, loop.now()) {}
 
 void DirectInjector::read_copies_of(const SyncEngine& engine) {
-  set_lookup([&engine](std::uint32_t peer, const FlowKey& key) -> const Flow* {
+  set_lookup([&engine](std::uint32_t peer, const FlowKey& key) -> std::optional<Flow> {
     auto it = engine.peers().find(peer);
-    return it == engine.peers().end() ? nullptr : it->second->table().find_flow(key);
+    if (it == engine.peers().end()) return std::nullopt;
+    return it->second->table().find_flow(key);
   });
   set_other_holder([&engine](std::uint32_t except, const FlowKey& key) -> std::uint32_t {
     for (const auto& [id, p] : engine.peers()) {
-      if (id != except && p->table().find(key) != nullptr) return id;
+      if (id != except && p->table().position(key) != PeerTable::npos) return id;
     }
     return 0;
   });
@@ -81,14 +82,14 @@ void DirectInjector::flush() {
       const bool upsert = it->second;
       pending_.erase(it);
       Key source = k;
-      const Flow* f = upsert && lookup_ ? lookup_(k.peer, k.key) : nullptr;
-      if (f == nullptr && other_holder_ && lookup_) {
+      std::optional<Flow> f = upsert && lookup_ ? lookup_(k.peer, k.key) : std::nullopt;
+      if (!f && other_holder_ && lookup_) {
         if (const std::uint32_t other = other_holder_(k.peer, k.key); other != 0) {
           source = Key{other, k.key};
           f = lookup_(other, k.key);
         }
       }
-      if (f != nullptr) {
+      if (f) {
         upserts.push_back(*f);
         upsert_keys.push_back(source);
       } else {
@@ -133,8 +134,8 @@ void DirectInjector::on_tick() {
   std::vector<Flow> refresh;
   std::vector<Key> keys;
   for (const Key& k : due) {
-    const Flow* f = lookup_ ? lookup_(k.peer, k.key) : nullptr;
-    if (f != nullptr && pending_.count(k) == 0) {
+    const std::optional<Flow> f = lookup_ ? lookup_(k.peer, k.key) : std::nullopt;
+    if (f && pending_.count(k) == 0) {
       refresh.push_back(*f);
       keys.push_back(k);
     }

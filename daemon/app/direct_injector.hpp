@@ -28,7 +28,7 @@ struct DirectStats {
 // event loop; short-lived entries are written again on RefreshSchedule's plan.
 class DirectInjector : public PeerFlowObserver {
  public:
-  using Lookup = std::function<const Flow*(std::uint32_t peer, const FlowKey&)>;
+  using Lookup = std::function<std::optional<Flow>(std::uint32_t peer, const FlowKey&)>;
 
   DirectInjector(ports::Scheduler& loop, ports::KernelPort& kernel, std::size_t batch,
                  Duration refresh_tick);

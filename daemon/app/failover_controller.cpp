@@ -226,7 +226,7 @@ void FailoverController::commit(CommitScope scope, std::function<void(const Writ
       }
       auto it = engine_.peers().find(item.peer);
       if (it == engine_.peers().end()) continue;
-      if (const Flow* f = it->second->table().find_flow(item.key)) {
+      if (const auto f = it->second->table().find_flow(item.key)) {
         out = *f;
         return true;
       }

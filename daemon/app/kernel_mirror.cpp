@@ -42,12 +42,13 @@ void KernelMirror::on_event(ports::EventType type, const Flow& flow, std::uint16
       ++counters_.events_destroy;
       break;
   }
-  const auto* known = engine_.local().find(flow.key);
+  const auto known = engine_.local().find(flow.key);
   const bool has_counters = (present & field::counters) != 0;
+  const FlowCounters before = known ? engine_.counters_of(known->meta) : FlowCounters{};
   if (type == ports::EventType::destroyed) {
     // The final counters: whatever grew since the last periodic dump counted them.
     if (accounting_ && has_counters && (known || !filter_.ignored(flow)))
-      traffic_.count(flow, counters, known ? &known->meta.counters : nullptr);
+      traffic_.count(flow, counters, known ? &before : nullptr);
     engine_.local_erase(flow.key);
     return;
   }
@@ -59,8 +60,7 @@ void KernelMirror::on_event(ports::EventType type, const Flow& flow, std::uint16
     return;
   }
   // Growth is counted wherever counters are seen, so storing them never loses any.
-  if (accounting_ && has_counters)
-    traffic_.count(merged, counters, known ? &known->meta.counters : nullptr);
+  if (accounting_ && has_counters) traffic_.count(merged, counters, known ? &before : nullptr);
   engine_.local_upsert(merged, has_counters ? &counters : nullptr);
 }
 
@@ -107,14 +107,15 @@ void KernelMirror::next_pass() {
 void KernelMirror::on_flow(const Flow& f, const FlowCounters& c) {
   if (current_ == Pass::purge) {
     if (filter_.ignored(f)) return;
-    if (auto w = purge_write(purge_.plan, f, engine_.local().find(f.key)))
+    if (auto w = purge_write(purge_.plan, f, engine_.local().find_meta(f.key)))
       purge_chunk_.push_back(std::move(*w));
     return;
   }
   if (filter_.ignored(f)) return;
   if (accounting_) {
-    const auto* known = engine_.local().find(f.key);
-    traffic_.count(f, c, known ? &known->meta.counters : nullptr);
+    const LocalMeta* known = engine_.local().find_meta(f.key);
+    const FlowCounters before = known ? engine_.counters_of(*known) : FlowCounters{};
+    traffic_.count(f, c, known ? &before : nullptr);
   }
   engine_.local_refresh(f, c);
 }
@@ -206,15 +207,15 @@ void KernelMirror::reread_due() {
   while (!rereads_.empty() && rereads_.front().first <= now) {
     const FlowKey master = rereads_.front().second;
     rereads_.pop_front();
-    const auto* known = engine_.local().find(master);
-    if (known == nullptr) continue;
+    const auto known = engine_.local().find_flow(master);
+    if (!known) continue;
     auto fresh = kernel_.get(master);
     if (!fresh) {
       log::debug("reading back " + to_string(master.original) + ": " + fresh.error().message);
       continue;
     }
     if (!*fresh) continue;
-    Flow merged = known->flow;
+    Flow merged = *known;
     merge_fields(merged, **fresh, field::status | field::seq_adjust);
     engine_.local_upsert(merged);
   }

@@ -46,29 +46,30 @@ void TakeoverGate::close() {
   arm();  // early writes still age while the queue is closed
 }
 
-std::pair<std::uint32_t, const Flow*> TakeoverGate::peer_flow(const Tuple& t) const {
+std::pair<std::uint32_t, std::optional<Flow>> TakeoverGate::peer_flow(const Tuple& t) const {
   // Before conntrack, a packet's zone is not known: flows of zone 0 only.
   const FlowKey key{0, t};
   for (const auto& [id, p] : engine_.peers()) {
-    if (const Flow* f = p->table().find_flow(key)) return {id, f};
-    if (const auto* e = p->table().find_by_reply(0, t)) return {id, &e->flow};
+    if (auto f = p->table().find_flow(key)) return {id, std::move(f)};
+    if (auto e = p->table().find_by_reply(0, t)) return {id, std::move(e->flow)};
   }
-  return {0, nullptr};
+  return {0, std::nullopt};
 }
 
-const Flow* TakeoverGate::peer_flow(const FlowKey& key) const {
+std::optional<Flow> TakeoverGate::peer_flow(const FlowKey& key) const {
   for (const auto& [id, p] : engine_.peers()) {
-    if (const Flow* f = p->table().find_flow(key)) return f;
+    if (auto f = p->table().find_flow(key)) return f;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void TakeoverGate::on_packet(std::uint32_t id, std::span<const std::uint8_t> packet) {
   const TimePoint now = loop_.now();
   const auto tuple = packet_tuple(packet);
-  const auto [peer, flow] = tuple ? peer_flow(*tuple) : std::pair<std::uint32_t, const Flow*>{};
-  const bool in_kernel = flow != nullptr && (engine_.local().find(flow->key) != nullptr ||
-                                             (in_kernel_ && in_kernel_(peer, flow->key)));
+  const auto [peer, flow] =
+      tuple ? peer_flow(*tuple) : std::pair<std::uint32_t, std::optional<Flow>>{};
+  const bool in_kernel = flow && (engine_.local().position(flow->key) != LocalTable::npos ||
+                                  (in_kernel_ && in_kernel_(peer, flow->key)));
   const auto d = hold_.on_packet(id, flow ? &flow->key : nullptr, in_kernel, now);
   if (d.verdict == TakeoverHold::Verdict::pass) {
     queue_->accept(id);
@@ -123,9 +124,9 @@ void TakeoverGate::on_deadline() {
   std::vector<Flow> stale;
   for (const FlowKey& key : hold_.take_stale_early_writes(now)) {
     // The kernel's own report of the flow if we have one (it is live), else what we wrote.
-    const auto* local = engine_.local().find(key);
-    const Flow* known = local ? &local->flow : peer_flow(key);
-    if (known == nullptr) continue;
+    auto known = engine_.local().find_flow(key);
+    if (!known) known = peer_flow(key);
+    if (!known) continue;
     Flow f = *known;
     f.timeout = std::min(f.timeout == 0 ? purge_timeout_ : f.timeout, purge_timeout_);
     stale.push_back(f);

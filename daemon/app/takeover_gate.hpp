@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/sync_engine.hpp"
@@ -52,8 +53,8 @@ class TakeoverGate final : ports::PacketSink {
   void on_overrun() override { ++overruns_; }
 
   // The peer flow a packet with tuple `t` belongs to, and whose copy holds it.
-  std::pair<std::uint32_t, const Flow*> peer_flow(const Tuple& t) const;
-  const Flow* peer_flow(const FlowKey& key) const;
+  std::pair<std::uint32_t, std::optional<Flow>> peer_flow(const Tuple& t) const;
+  std::optional<Flow> peer_flow(const FlowKey& key) const;
   void release(const std::vector<std::uint32_t>& ids);
   void on_deadline();
   void arm();

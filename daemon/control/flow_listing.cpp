@@ -58,7 +58,7 @@ bool FlowListing::next(std::string& out) {
     const auto& entries = engine_.local().entries();
     while (position_ < entries.size() && out.size() < page_bytes) {
       const auto& e = entries[position_++];
-      if (!emit(e.flow, 0, e.meta.counters, out)) break;
+      if (!emit(e.flow, 0, engine_.counters_of(e.meta), out)) break;
     }
     more = position_ < entries.size() && listed_ < limit_;
   }

@@ -17,12 +17,14 @@ std::vector<CommitItem> plan_commit(const std::vector<const PeerReplica*>& sourc
     for (const PeerReplica* p : sources) {
       const std::uint32_t now = p->changes();
       const std::uint32_t window = std::min(recent, p->changes_since_bulk());
-      for (const auto& e : p->table()) {
+      const PeerTable& table = p->table();
+      for (std::size_t i = 0; i < table.size(); ++i) {
         // Unsigned difference: right across the counter's wrap.
-        const bool is_recent = now - e.meta.changed < window;
+        const bool is_recent = now - table.meta_at(i).changed < window;
         if (is_recent != first_pass) continue;
-        const CommitItem item{p->node_id(), e.flow.key};
-        if (e.flow.status & status::expected) {
+        const Flow flow = table.flow_at(i);
+        const CommitItem item{p->node_id(), flow.key};
+        if (flow.status & status::expected) {
           (is_recent ? expected_recent : expected_older).push_back(item);
         } else {
           plan.push_back(item);
@@ -36,8 +38,8 @@ std::vector<CommitItem> plan_commit(const std::vector<const PeerReplica*>& sourc
 }
 
 std::optional<Flow> purge_write(const PurgePlan& plan, const Flow& in_kernel,
-                                const LocalTable::Entry* known) {
-  if (known == nullptr || known->meta.epoch >= plan.before_epoch) return std::nullopt;
+                                const LocalMeta* known) {
+  if (known == nullptr || known->epoch >= plan.before_epoch) return std::nullopt;
   if (in_kernel.timeout <= plan.timeout) return std::nullopt;
   Flow out = in_kernel;
   out.timeout = plan.timeout;

@@ -35,6 +35,6 @@ struct PurgePlan {
   std::uint32_t before_epoch = 0;
 };
 std::optional<Flow> purge_write(const PurgePlan& plan, const Flow& in_kernel,
-                                const LocalTable::Entry* known);
+                                const LocalMeta* known);
 
 }  // namespace ctsync

@@ -248,20 +248,20 @@ std::uint64_t PeerReplica::lag_packets() const {
 }
 
 void PeerReplica::upsert(Flow&& flow) {
-  if (table_.size() >= config_.max_flows && table_.find(flow.key) == nullptr) {
+  if (table_.size() >= config_.max_flows && table_.position(flow.key) == PeerTable::npos) {
     counters_.peer_flows_refused += 1;
     full_ = true;
     return;
   }
   auto [e, inserted] = table_.find_or_insert(flow, PeerMeta{generation_, ++changes_});
   if (!inserted) {
-    if (!digest_stale_) digest_.remove(e->flow);
-    table_.assign(*e, flow);
-    e->meta.generation = generation_;
-    e->meta.changed = changes_;
+    if (!digest_stale_) digest_.remove(e.flow);
+    table_.assign(e.position, flow);
+    e.meta.generation = generation_;
+    e.meta.changed = changes_;
   }
   if (!digest_stale_) digest_.add(flow);
-  if (observer_) observer_->peer_flow_upserted(node_id_, e->flow);
+  if (observer_) observer_->peer_flow_upserted(node_id_, flow);
 }
 
 const TableDigest& PeerReplica::digest() const {
@@ -274,9 +274,9 @@ const TableDigest& PeerReplica::digest() const {
 }
 
 void PeerReplica::erase(const FlowKey& key) {
-  const auto* e = table_.find(key);
-  if (e == nullptr) return;
-  const Flow gone = e->flow;
+  const auto found = table_.find_flow(key);
+  if (!found) return;
+  const Flow gone = *found;
   if (!digest_stale_) digest_.remove(gone);
   table_.erase(key);
   if (observer_) observer_->peer_flow_erased(node_id_, gone);

@@ -58,7 +58,7 @@ void ReplicationSender::before_erase(std::size_t pos) {
   const std::size_t last = table_.size() - 1;
   // An entry the walk has yet to reach, moving to a place it has passed.
   if (pos < b.cursor && last >= b.cursor && last < b.end) {
-    b.moved.push_back(table_.entries()[last].flow.key);
+    b.moved.push_back(table_.key_at(last));
   }
 }
 
@@ -312,7 +312,7 @@ std::optional<std::string> ReplicationSender::build_body() {
     const std::size_t mark = body.size();
     std::size_t n;
     MessageType type;
-    if (const auto* e = table_.find(key)) {
+    if (const auto e = table_.find(key)) {
       n = wire::put_flow(body, v1::Packet::kUpsertsFieldNumber, e->flow);
       type = MessageType::flow_upsert;
     } else {
@@ -348,13 +348,13 @@ std::optional<std::string> ReplicationSender::build_body() {
       return true;
     };
     while (b.cursor < std::min(b.end, entries.size())) {
-      if (!put(entries[b.cursor].flow)) break;
+      if (!put(entries.flow_at(b.cursor))) break;
       ++b.cursor;
     }
     if (b.cursor >= std::min(b.end, entries.size())) b.cursor = b.end;
     while (b.cursor == b.end && !b.moved.empty()) {
-      const auto* e = table_.find(b.moved.back());
-      if (e != nullptr && !put(e->flow)) break;  // gone since: its delete is in the outbox
+      const auto e = table_.find(b.moved.back());
+      if (e && !put(e->flow)) break;  // gone since: its delete is in the outbox
       b.moved.pop_back();
     }
     const bool flows_done = b.cursor == b.end && b.moved.empty();

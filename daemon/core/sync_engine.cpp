@@ -32,37 +32,51 @@ SyncEngine::SyncEngine(EngineConfig config, PeerFlowObserver* observer, TimePoin
       next_digest_at_(now + config.digest_interval) {}
 
 void SyncEngine::local_upsert(const Flow& flow, const FlowCounters* counters) {
-  if (auto* e = local_.find(flow.key)) {
+  if (auto e = local_.find(flow.key)) {
     e->meta.generation = local_generation_;
-    if (counters) e->meta.counters = *counters;
+    if (counters) keep_counters(e->meta, *counters);
     if (same_replicated_state(e->flow, flow)) return;
     local_digest_.remove(e->flow);
-    e->flow = flow;
+    local_.assign(e->position, flow);
   } else {
-    local_.upsert(
-        flow, LocalMeta{local_generation_, local_epoch_, counters ? *counters : FlowCounters{}});
+    LocalMeta meta{local_generation_, local_epoch_, 0};
+    if (counters) keep_counters(meta, *counters);
+    local_.upsert(flow, meta);
   }
   local_digest_.add(flow);
   sender_.flow_changed(flow.key);
 }
 
 void SyncEngine::local_refresh(const Flow& flow, const FlowCounters& counters) {
-  if (auto* e = local_.find(flow.key)) {
+  if (auto e = local_.find(flow.key)) {
     Flow same_timeout = flow;
     same_timeout.timeout = e->flow.timeout;
     if (same_replicated_state(e->flow, same_timeout)) {
       e->meta.generation = local_generation_;
-      e->meta.counters = counters;
+      keep_counters(e->meta, counters);
       return;
     }
   }
   local_upsert(flow, &counters);
 }
 
+void SyncEngine::keep_counters(LocalMeta& meta, const FlowCounters& counters) {
+  if (meta.counters != 0) {
+    local_counters_[meta.counters] = counters;
+  } else if (!counters.empty()) {
+    meta.counters = local_counters_.add(counters);
+  }
+}
+
+FlowCounters SyncEngine::counters_of(const LocalMeta& meta) const {
+  return meta.counters != 0 ? local_counters_[meta.counters] : FlowCounters{};
+}
+
 void SyncEngine::local_erase(const FlowKey& key) {
   const std::size_t pos = local_.position(key);
   if (pos == LocalTable::npos) return;
-  local_digest_.remove(local_.entries()[pos].flow);
+  local_digest_.remove(local_.flow_at(pos));
+  local_counters_.release(local_.meta_at(pos).counters);
   sender_.before_erase(pos);
   local_.erase(key);
   sender_.flow_changed(key);

@@ -63,6 +63,8 @@ class SyncEngine {
   std::uint32_t begin_local_epoch() { return ++local_epoch_; }
   std::uint32_t local_epoch() const { return local_epoch_; }
   const LocalTable& local() const { return local_; }
+  // A local flow's kernel counters as last observed (zero when accounting is off).
+  FlowCounters counters_of(const LocalMeta& meta) const;
 
   // The kernel's expectations: from events, and whole from a dump (which also removes the
   // ones that vanished meanwhile).
@@ -139,11 +141,14 @@ class SyncEngine {
   // is active and has announced its own), that copy only holds what the later node closed
   // since: committing it would reopen them. It is dropped.
   void retire_superseded_copies(TimePoint now);
+  void keep_counters(LocalMeta& meta, const FlowCounters& counters);
 
   EngineConfig config_;
   PeerFlowObserver* observer_;
   SyncCounters counters_;
+
   LocalTable local_;
+  Slab<FlowCounters> local_counters_;  // LocalMeta::counters
   ExpectationTable local_expectations_;
   TableDigest local_digest_;
   std::uint32_t local_generation_ = 0;

@@ -4,6 +4,7 @@
 
 #include "ctsync/expectation.hpp"
 #include "ctsync/flow_table.hpp"
+#include "ctsync/slab.hpp"
 
 namespace ctsync {
 
@@ -14,7 +15,10 @@ struct LocalMeta {
   // The role epoch in which the flow was first seen (it fits in what was padding): a node
   // stepping down purges only the entries it held before.
   std::uint32_t epoch = 0;
-  FlowCounters counters;  // as last observed; only the owner of a flow has them
+  // The kernel's counters as last observed (only the owner of a flow has them), in
+  // SyncEngine::counters_of: most tables run without accounting, and a flow's entry stays 12
+  // bytes rather than 40.
+  Slab<FlowCounters>::Ref counters = 0;
 };
 using LocalTable = FlowTable<LocalMeta>;
 

@@ -159,6 +159,7 @@ struct Flow {
   const Tuple& original() const { return key.original; }
   Family family() const { return key.original.family; }
   std::uint8_t protocol() const { return key.original.protocol; }
+  friend bool operator==(const Flow&, const Flow&) = default;
 };
 
 // True when every replicated field of a and b is equal.

@@ -1,136 +1,179 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "ctsync/block_vector.hpp"
 #include "ctsync/flow.hpp"
+#include "ctsync/packed_flows.hpp"
+#include "ctsync/slot_index.hpp"
 
 namespace ctsync {
 
 struct NoMeta {};
 
 // A hash map from FlowKey to Flow (plus per-entry metadata of the owner's choosing), built
-// for large tables: flows are stored densely (iteration and bulk transfer walk them by
-// position, and a removal moves the last flow into the hole) in blocks that never move as the
-// table grows, and an open-addressing index of 8-byte slots finds them. The key lives inside
-// the flow, so it is stored once. A table can keep a second index of the same kind on each
-// flow's reply tuple (index_replies()): a packet of a NATed flow's reply direction carries that
-// tuple, and the takeover hold must find its flow.
+// for large tables: flows are stored densely and packed (PackedFlows: 64 bytes for an IPv4
+// flow), in blocks that never move as the table grows; iteration and bulk transfer walk them
+// by position, and a removal moves the last flow into the hole. An open-addressing index of
+// 8-byte slots finds them. A table can keep a second index on reply tuples
+// (index_replies()): a packet of a NATed flow's reply direction carries that tuple, and the
+// takeover hold must find its flow. Only flows whose reply is not their original inverted
+// need a slot there; the others are found through the first index.
+//
+// Flows are read by value (decoded from their records); metadata is read and written in
+// place. A flow changes only through upsert() or assign(), which keep the indexes true.
 template <typename Meta = NoMeta>
 class FlowTable {
  public:
-  struct Entry {
+  template <bool Const>
+  struct BasicRef {
     Flow flow;
-    [[no_unique_address]] Meta meta{};
+    std::conditional_t<Const, const Meta&, Meta&> meta;
+    std::size_t position;
   };
+  using Ref = BasicRef<false>;
+  using ConstRef = BasicRef<true>;
 
   enum class Change { inserted, updated, unchanged };
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-  std::size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  const BlockVector<Entry>& entries() const { return entries_; }
-  auto begin() const { return entries_.begin(); }
-  auto end() const { return entries_.end(); }
+  class const_iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = ConstRef;
+    using difference_type = std::ptrdiff_t;
+    using reference = ConstRef;
+    struct pointer {
+      ConstRef ref;
+      const ConstRef* operator->() const { return &ref; }
+    };
+    const_iterator() = default;
+    const_iterator(const FlowTable* t, std::size_t i) : t_(t), i_(i) {}
+    ConstRef operator*() const { return (*t_)[i_]; }
+    pointer operator->() const { return {(*t_)[i_]}; }
+    const_iterator& operator++() { return ++i_, *this; }
+    const_iterator operator++(int) { return {t_, i_++}; }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) {
+      return a.i_ == b.i_;
+    }
 
-  const Entry* find(const FlowKey& key) const {
-    const std::size_t s = find_slot(key, hash_key(key));
-    return s == npos ? nullptr : &entries_[slots_[s].pos1 - 1];
-  }
-  Entry* find(const FlowKey& key) {
-    return const_cast<Entry*>(static_cast<const FlowTable*>(this)->find(key));
-  }
-  // Where the key's entry is in entries(), or npos.
+   private:
+    const FlowTable* t_ = nullptr;
+    std::size_t i_ = 0;
+  };
+
+  std::size_t size() const { return flows_.size(); }
+  bool empty() const { return flows_.empty(); }
+  // The entries by position (entries()[i]); iteration walks them in that order.
+  const FlowTable& entries() const { return *this; }
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size()}; }
+  ConstRef operator[](std::size_t pos) const { return {flows_.flow(pos), metas_[pos], pos}; }
+  Flow flow_at(std::size_t pos) const { return flows_.flow(pos); }
+  FlowKey key_at(std::size_t pos) const { return flows_.key(pos); }
+  Meta& meta_at(std::size_t pos) { return metas_[pos]; }
+  const Meta& meta_at(std::size_t pos) const { return metas_[pos]; }
+
+  // Where the key's entry is, or npos.
   std::size_t position(const FlowKey& key) const {
-    const std::size_t s = find_slot(key, hash_key(key));
-    return s == npos ? npos : slots_[s].pos1 - 1;
+    const std::size_t s =
+        index_.find(hash_key(key), [&](std::size_t p) { return flows_.key(p) == key; });
+    return s == SlotIndex::npos ? npos : index_.position_in(s);
   }
-  const Flow* find_flow(const FlowKey& key) const {
-    const Entry* e = find(key);
-    return e ? &e->flow : nullptr;
+  std::optional<ConstRef> find(const FlowKey& key) const {
+    const std::size_t pos = position(key);
+    if (pos == npos) return std::nullopt;
+    return (*this)[pos];
+  }
+  std::optional<Ref> find(const FlowKey& key) {
+    const std::size_t pos = position(key);
+    if (pos == npos) return std::nullopt;
+    return Ref{flows_.flow(pos), metas_[pos], pos};
+  }
+  // The entry's metadata, or null; reads no flow.
+  const Meta* find_meta(const FlowKey& key) const {
+    const std::size_t pos = position(key);
+    return pos == npos ? nullptr : &metas_[pos];
+  }
+  std::optional<Flow> find_flow(const FlowKey& key) const {
+    const std::size_t pos = position(key);
+    if (pos == npos) return std::nullopt;
+    return flows_.flow(pos);
   }
 
-  // Keeps an index on (zone, reply tuple) from now on: 8 bytes a slot, as the key's.
+  // Keeps an index on (zone, reply tuple) from now on.
   void index_replies() {
     if (indexes_replies_) return;
     indexes_replies_ = true;
-    reply_slots_.assign(slots_.size(), Slot{});
-    for (std::size_t i = 0; i < entries_.size(); ++i)
-      place(reply_slots_, reply_hash(entries_[i].flow), static_cast<std::uint32_t>(i + 1));
+    for (std::size_t i = 0; i < size(); ++i) index_reply(i);
   }
-  // The flow whose reply tuple is `reply` in `zone`; null without index_replies().
-  const Entry* find_by_reply(std::uint16_t zone, const Tuple& reply) const {
-    if (reply_slots_.empty()) return nullptr;
-    const std::uint64_t h = hash_key(FlowKey{zone, reply});
-    const auto tag = static_cast<std::uint32_t>(h);
-    for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
-      const Slot& s = reply_slots_[i];
-      if (s.pos1 == 0) return nullptr;
-      const Flow& f = entries_[s.pos1 - 1].flow;
-      if (s.tag == tag && f.reply == reply && f.key.zone == zone) return &entries_[s.pos1 - 1];
-    }
+  // The flow whose reply tuple is `reply` in `zone`; nothing without index_replies().
+  std::optional<ConstRef> find_by_reply(std::uint16_t zone, const Tuple& reply) const {
+    if (!indexes_replies_) return std::nullopt;
+    const std::size_t s = reply_index_.find(hash_key(FlowKey{zone, reply}), [&](std::size_t p) {
+      return flows_.zone(p) == zone && flows_.reply(p) == reply;
+    });
+    if (s != SlotIndex::npos) return (*this)[reply_index_.position_in(s)];
+    const std::size_t pos = position(FlowKey{zone, invert(reply)});
+    if (pos != npos && flows_.reply_is_inverted(pos)) return (*this)[pos];
+    return std::nullopt;
   }
-  // Overwrites a stored entry's flow (same key), keeping the reply index true.
-  void assign(Entry& e, const Flow& flow) {
-    if (indexes_replies_ && !(e.flow.reply == flow.reply)) {
-      const auto pos1 = static_cast<std::uint32_t>(position(e.flow.key) + 1);
-      remove_slot(reply_slots_, find_pos(reply_slots_, reply_hash(e.flow), pos1));
-      e.flow = flow;
-      place(reply_slots_, reply_hash(e.flow), pos1);
-    } else {
-      e.flow = flow;
-    }
+
+  // Overwrites the flow at `pos` (same key), keeping the reply index true.
+  void assign(std::size_t pos, const Flow& flow) {
+    if (indexes_replies_) unindex_reply(pos);
+    flows_.set(pos, flow);
+    if (indexes_replies_) index_reply(pos);
   }
 
   // Starts loading the memory a lookup of `key` will touch first: a batch of lookups then
   // waits for its cache misses together rather than one after another.
-  void prefetch(const FlowKey& key) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[hash_key(key) & mask()]);
-  }
+  void prefetch(const FlowKey& key) const { index_.prefetch(hash_key(key)); }
 
   // Inserts the flow or overwrites the stored one; reports whether any replicated field
   // changed. Metadata of an existing entry is kept; a new entry gets `meta`.
-  std::pair<Entry*, Change> upsert(const Flow& flow, const Meta& meta = Meta{}) {
-    const std::uint64_t h = hash_key(flow.key);
-    std::size_t s = find_slot(flow.key, h);
-    if (s != npos) {
-      Entry& e = entries_[slots_[s].pos1 - 1];
-      const bool same = same_replicated_state(e.flow, flow);
-      assign(e, flow);
-      return {&e, same ? Change::unchanged : Change::updated};
+  std::pair<Meta*, Change> upsert(const Flow& flow, const Meta& meta = Meta{}) {
+    const std::size_t pos = position(flow.key);
+    if (pos != npos) {
+      const bool same = same_replicated_state(flows_.flow(pos), flow);
+      assign(pos, flow);
+      return {&metas_[pos], same ? Change::unchanged : Change::updated};
     }
-    return {insert_new(h, flow, meta), Change::inserted};
+    return {&metas_[insert_new(flow, meta)], Change::inserted};
   }
 
   // The entry for the flow's key, inserted with `meta` if there was none (then `second` is
-  // true); an existing entry is left as it was, for the caller to compare and overwrite.
-  std::pair<Entry*, bool> find_or_insert(const Flow& flow, const Meta& meta = Meta{}) {
-    const std::uint64_t h = hash_key(flow.key);
-    const std::size_t s = find_slot(flow.key, h);
-    if (s != npos) return {&entries_[slots_[s].pos1 - 1], false};
-    return {insert_new(h, flow, meta), true};
+  // true); an existing entry is left as it was, for the caller to compare and assign().
+  std::pair<Ref, bool> find_or_insert(const Flow& flow, const Meta& meta = Meta{}) {
+    std::size_t pos = position(flow.key);
+    if (pos != npos) return {Ref{flows_.flow(pos), metas_[pos], pos}, false};
+    pos = insert_new(flow, meta);
+    return {Ref{flow, metas_[pos], pos}, true};
   }
 
   bool erase(const FlowKey& key) {
-    const std::size_t s = find_slot(key, hash_key(key));
-    if (s == npos) return false;
-    const std::uint32_t pos = slots_[s].pos1 - 1;
-    remove_slot(slots_, s);
-    if (indexes_replies_)
-      remove_slot(reply_slots_, find_pos(reply_slots_, reply_hash(entries_[pos].flow), pos + 1));
-    const std::uint32_t last = static_cast<std::uint32_t>(entries_.size() - 1);
+    const std::size_t s =
+        index_.find(hash_key(key), [&](std::size_t p) { return flows_.key(p) == key; });
+    if (s == SlotIndex::npos) return false;
+    const std::size_t pos = index_.position_in(s);
+    index_.erase(s);
+    if (indexes_replies_) unindex_reply(pos);
+    const std::size_t last = size() - 1;
     if (pos != last) {
       // The last entry moves into the hole; its slots must follow it.
-      const std::size_t ls = find_slot(entries_[last].flow.key, hash_key(entries_[last].flow.key));
-      slots_[ls].pos1 = pos + 1;
-      if (indexes_replies_)
-        reply_slots_[find_pos(reply_slots_, reply_hash(entries_[last].flow), last + 1)].pos1 =
-            pos + 1;
-      entries_[pos] = std::move(entries_[last]);
+      const FlowKey moved = flows_.key(last);
+      index_.point_at(index_.slot_of(hash_key(moved), last), pos);
+      if (indexes_replies_ && !flows_.reply_is_inverted(last))
+        reply_index_.point_at(reply_index_.slot_of(reply_hash(last), last), pos);
+      metas_[pos] = std::move(metas_[last]);
     }
-    entries_.pop_back();
+    flows_.remove(pos);
+    metas_.pop_back();
     return true;
   }
 
@@ -138,7 +181,7 @@ class FlowTable {
   template <typename Pred>
   std::size_t erase_if(Pred pred) {
     std::vector<FlowKey> doomed;
-    for (const Entry& e : entries_) {
+    for (const ConstRef& e : *this) {
       if (pred(e)) doomed.push_back(e.flow.key);
     }
     for (const FlowKey& k : doomed) erase(k);
@@ -146,106 +189,53 @@ class FlowTable {
   }
 
   void clear() {
-    entries_.clear();
-    slots_.assign(slots_.size(), Slot{});
-    reply_slots_.assign(reply_slots_.size(), Slot{});
+    flows_.clear();
+    metas_.clear();
+    index_.clear();
+    reply_index_.clear();
   }
 
   void reserve(std::size_t n) {
-    entries_.reserve(n);
-    std::size_t cap = slots_.empty() ? 16 : slots_.size();
-    while (n * 4 > cap * 3) cap *= 2;
-    if (cap != slots_.size()) rehash(cap);
+    flows_.reserve(n);
+    metas_.reserve(n);
+    index_.reserve(n);
   }
 
   // Bytes held by the table's own storage (for memory accounting).
   std::size_t memory_bytes() const {
-    return entries_.capacity() * sizeof(Entry) +
-           (slots_.capacity() + reply_slots_.capacity()) * sizeof(Slot);
+    return flows_.memory_bytes() + metas_.capacity() * sizeof(Meta) + index_.memory_bytes() +
+           reply_index_.memory_bytes();
   }
+  // Flows stored beyond their 64-byte record (IPv6 addresses; flows kept whole).
+  std::size_t wide_flows() const { return flows_.wide_count(); }
+  std::size_t whole_flows() const { return flows_.whole_count(); }
+  std::size_t reply_index_size() const { return reply_index_.size(); }
 
  private:
-  struct Slot {
-    std::uint32_t tag = 0;   // low 32 bits of the key's hash
-    std::uint32_t pos1 = 0;  // position in entries_ plus one; 0 marks an empty slot
-  };
-
-  std::size_t mask() const { return slots_.size() - 1; }
-
-  std::size_t find_slot(const FlowKey& key, std::uint64_t h) const {
-    if (slots_.empty()) return npos;
-    const auto tag = static_cast<std::uint32_t>(h);
-    for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
-      const Slot& s = slots_[i];
-      if (s.pos1 == 0) return npos;
-      if (s.tag == tag && entries_[s.pos1 - 1].flow.key == key) return i;
-    }
+  std::uint64_t reply_hash(std::size_t pos) const {
+    return hash_key(FlowKey{flows_.zone(pos), flows_.reply(pos)});
+  }
+  void index_reply(std::size_t pos) {
+    if (!flows_.reply_is_inverted(pos)) reply_index_.insert(reply_hash(pos), pos);
+  }
+  void unindex_reply(std::size_t pos) {
+    if (!flows_.reply_is_inverted(pos))
+      reply_index_.erase(reply_index_.slot_of(reply_hash(pos), pos));
   }
 
-  static std::uint64_t reply_hash(const Flow& f) { return hash_key(FlowKey{f.key.zone, f.reply}); }
-
-  Entry* insert_new(std::uint64_t h, const Flow& flow, const Meta& meta) {
-    grow_if_needed();
-    entries_.push_back(Entry{flow, meta});
-    const auto pos1 = static_cast<std::uint32_t>(entries_.size());
-    place(slots_, h, pos1);
-    if (indexes_replies_) place(reply_slots_, reply_hash(flow), pos1);
-    return &entries_.back();
+  std::size_t insert_new(const Flow& flow, const Meta& meta) {
+    const std::size_t pos = size();
+    flows_.push_back(flow);
+    metas_.push_back(meta);
+    index_.insert(hash_key(flow.key), pos);
+    if (indexes_replies_) index_reply(pos);
+    return pos;
   }
 
-  void place(std::vector<Slot>& slots, std::uint64_t h, std::uint32_t pos1) {
-    std::size_t i = h & mask();
-    while (slots[i].pos1 != 0) i = (i + 1) & mask();
-    slots[i] = Slot{static_cast<std::uint32_t>(h), pos1};
-  }
-
-  // The slot of `slots` that points at position pos1 - 1, on the probe path of hash h.
-  std::size_t find_pos(const std::vector<Slot>& slots, std::uint64_t h, std::uint32_t pos1) const {
-    std::size_t i = h & mask();
-    while (slots[i].pos1 != pos1) i = (i + 1) & mask();
-    return i;
-  }
-
-  // Backward-shift deletion keeps linear probing free of tombstones.
-  void remove_slot(std::vector<Slot>& slots, std::size_t i) {
-    std::size_t j = i;
-    for (;;) {
-      j = (j + 1) & mask();
-      if (slots[j].pos1 == 0) break;
-      const std::size_t home = slots[j].tag & mask();
-      const bool home_between = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
-      if (!home_between) {
-        slots[i] = slots[j];
-        i = j;
-      }
-    }
-    slots[i] = Slot{};
-  }
-
-  void grow_if_needed() {
-    if (slots_.empty()) {
-      rehash(16);
-    } else if ((entries_.size() + 1) * 4 > slots_.size() * 3) {
-      rehash(slots_.size() * 2);
-    }
-  }
-
-  // The tag holds every hash bit a slot index can use (tables stay below 2^32 slots), so
-  // growing never touches the flows themselves.
-  void rehash(std::size_t capacity) {
-    for (std::vector<Slot>* index : {&slots_, &reply_slots_}) {
-      if (index == &reply_slots_ && !indexes_replies_) break;
-      std::vector<Slot> old(capacity, Slot{});
-      old.swap(*index);
-      for (const Slot& s : old) {
-        if (s.pos1 != 0) place(*index, s.tag, s.pos1);
-      }
-    }
-  }
-
-  BlockVector<Entry> entries_;
-  std::vector<Slot> slots_;
-  std::vector<Slot> reply_slots_;  // with index_replies(): the same slots, keyed by reply tuple
+  PackedFlows flows_;
+  BlockVector<Meta> metas_;
+  SlotIndex index_;
+  SlotIndex reply_index_;  // with index_replies(): flows whose reply is not derived
   bool indexes_replies_ = false;
 };
 

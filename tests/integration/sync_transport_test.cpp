@@ -106,7 +106,7 @@ TEST_P(SyncTransportTest, FlowsTravelEndToEnd) {
     equal = copy.size() == a.engine->local().size();
     for (const auto& e : a.engine->local()) {
       if (!equal) break;
-      const Flow* c = copy.find_flow(e.flow.key);
+      const auto c = copy.find_flow(e.flow.key);
       equal = c && same_replicated_state(*c, e.flow);
     }
   }
@@ -140,7 +140,7 @@ TEST_P(SyncTransportTest, BulkGoesOutInSegmentedSends) {
   ASSERT_NE(copy, nullptr);
   EXPECT_EQ(copy->size(), a.engine->local().size()) << GetParam();
   for (const auto& e : a.engine->local()) {
-    const Flow* c = copy->find_flow(e.flow.key);
+    const auto c = copy->find_flow(e.flow.key);
     ASSERT_TRUE(c && same_replicated_state(*c, e.flow)) << GetParam();
   }
   EXPECT_GT(a.transport->segmented_sends(), 500u) << "the bulk went out one datagram per call";

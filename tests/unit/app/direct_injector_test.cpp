@@ -17,7 +17,7 @@ TEST(DirectInjector, ShortLivedEntriesAreWrittenAgainBeforeTheKernelExpiresThem)
   udp.timeout = 30;
   p.peer->local_upsert(udp);
   p.node->start();
-  ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.find(udp.key) != nullptr; }));
+  ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.find(udp.key).has_value(); }));
   const TimePoint start = p.loop.now();
   p.run(seconds(65));
   // The active node sends nothing while the flow is quiet: only the refreshes keep the
@@ -46,7 +46,7 @@ TEST(DirectInjector, AFlowThePeerEndsLeavesTheKernel) {
   ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.table().size() == 5; }));
   p.peer->local_erase(flows[2].key);
   ASSERT_TRUE(p.run_until([&] { return p.machine.kernel.table().size() == 4; }));
-  EXPECT_EQ(p.machine.kernel.find(flows[2].key), nullptr);
+  EXPECT_FALSE(p.machine.kernel.find(flows[2].key));
 }
 
 // Three nodes: the copy of a node that crashed and the copy of the node that took over from it
@@ -60,9 +60,10 @@ TEST(DirectInjector, AFlowLeavingOneCopyStaysWhileAnotherCopyHoldsIt) {
   };
   std::map<std::uint32_t, std::unordered_map<FlowKey, Flow, KeyHash>> copies;
   auto name = [](const FlowKey& k) { return k; };
-  injector.set_lookup([&](std::uint32_t peer, const FlowKey& key) -> const Flow* {
+  injector.set_lookup([&](std::uint32_t peer, const FlowKey& key) -> std::optional<Flow> {
     auto it = copies[peer].find(name(key));
-    return it == copies[peer].end() ? nullptr : &it->second;
+    if (it == copies[peer].end()) return std::nullopt;
+    return it->second;
   });
   injector.set_other_holder([&](std::uint32_t except, const FlowKey& key) -> std::uint32_t {
     for (const auto& [peer, flows] : copies) {
@@ -79,18 +80,18 @@ TEST(DirectInjector, AFlowLeavingOneCopyStaysWhileAnotherCopyHoldsIt) {
   copies[2][name(f.key)] = newer;
   injector.peer_flow_upserted(2, newer);
   loop.run();
-  ASSERT_NE(kernel.find(f.key), nullptr);
+  ASSERT_TRUE(kernel.find(f.key));
 
   copies[1].erase(name(f.key));  // node 1's stale copy is dropped
   injector.peer_flow_erased(1, f);
   loop.run();
-  ASSERT_NE(kernel.find(f.key), nullptr) << "node 2's copy still holds it";
+  ASSERT_TRUE(kernel.find(f.key)) << "node 2's copy still holds it";
   EXPECT_EQ(kernel.find(f.key)->timeout, 300u) << "as node 2's copy has it";
 
   copies[2].erase(name(f.key));  // node 2 closed it
   injector.peer_flow_erased(2, newer);
   loop.run();
-  EXPECT_EQ(kernel.find(f.key), nullptr);
+  EXPECT_FALSE(kernel.find(f.key));
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ TEST(Failover, PromoteWritesMastersBeforeTheConnectionsTheirHelpersExpected) {
   ASSERT_EQ(written.size(), flows.size());
   bool seen_expected = false;
   for (const FlowKey& k : written) {
-    const Flow* f = p.machine.kernel.find(k);
-    ASSERT_NE(f, nullptr) << "refused: its master was not there yet";
+    const auto f = p.machine.kernel.find(k);
+    ASSERT_TRUE(f) << "refused: its master was not there yet";
     const bool expected = (f->status & status::expected) != 0;
     EXPECT_FALSE(seen_expected && !expected) << "a master written after an expected connection";
     seen_expected = seen_expected || expected;
@@ -127,8 +127,8 @@ TEST(Failover, SteppingDownPurgesOnlyTheEntriesLeftFromItsTimeAsActive) {
   p.machine.kernel.traffic_creates(later);
   p.run(seconds(31));
   EXPECT_EQ(p.node->counters.purges, 1u);
-  ASSERT_NE(p.machine.kernel.find(served.key), nullptr);
-  ASSERT_NE(p.machine.kernel.find(later.key), nullptr);
+  ASSERT_TRUE(p.machine.kernel.find(served.key));
+  ASSERT_TRUE(p.machine.kernel.find(later.key));
   EXPECT_EQ(p.machine.kernel.find(served.key)->timeout, 30u);
   EXPECT_EQ(p.machine.kernel.find(later.key)->timeout, 432000u);
   for (const auto& e : p.machine.kernel.table())
@@ -189,9 +189,7 @@ TEST(Failover, ATableFullOfEntriesGivesAnIncompleteCommitCountedByErrno) {
 TEST(Failover, AnEntryWithAnotherNatBindingIsReplaced) {
   Pair p;
   fill_peer(p, 5);
-  const Flow* theirs = &p.node->engine->peers().begin()->second->table().begin()->flow;
-  ASSERT_NE(theirs, nullptr);
-  Flow clash = *theirs;
+  Flow clash = p.node->engine->peers().begin()->second->table().flow_at(0);
   clash.reply.dst.bytes[15] ^= 1;  // another binding for the same original tuple
   p.machine.kernel.table().upsert(clash);
   p.node->request(Role::active);

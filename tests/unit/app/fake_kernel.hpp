@@ -30,8 +30,8 @@ class FakeKernel final : public ports::KernelPort {
     event(ports::EventType::updated, f);
   }
   void expires(const FlowKey& k) {
-    const Flow* f = table_.find_flow(k);
-    if (f == nullptr) return;
+    const auto f = table_.find_flow(k);
+    if (!f) return;
     const Flow gone = *f;
     table_.erase(k);
     event(ports::EventType::destroyed, gone);
@@ -63,7 +63,7 @@ class FakeKernel final : public ports::KernelPort {
 
   const FlowTable<>& table() const { return table_; }
   FlowTable<>& table() { return table_; }
-  const Flow* find(const FlowKey& k) const { return table_.find_flow(k); }
+  std::optional<Flow> find(const FlowKey& k) const { return table_.find_flow(k); }
   // Every write, in order: what a test of the order of a commit reads.
   std::vector<FlowKey> written;
   std::vector<TimePoint> written_at;  // beside `written`
@@ -104,8 +104,8 @@ class FakeKernel final : public ports::KernelPort {
         results.push_back({WriteOutcome::failed, ENOENT});
         continue;
       }
-      const Flow* old = table_.find_flow(f.key);
-      if (old == nullptr) {
+      const auto old = table_.find_flow(f.key);
+      if (!old) {
         if (table_.size() >= max_entries) {
           results.push_back({WriteOutcome::failed, ENOMEM});
           continue;
@@ -126,8 +126,9 @@ class FakeKernel final : public ports::KernelPort {
     for (const Flow& f : flows) {
       written.push_back(f.key);
       written_at.push_back(loop_.now());
-      if (auto* e = table_.find(f.key)) {
+      if (auto e = table_.find(f.key)) {
         e->flow.timeout = f.timeout;
+        table_.assign(e->position, e->flow);
         errors.push_back(0);
       } else {
         errors.push_back(ENOENT);
@@ -144,14 +145,14 @@ class FakeKernel final : public ports::KernelPort {
     return {};
   }
   Result<std::optional<Flow>> get(const FlowKey& key) override {
-    const Flow* f = table_.find_flow(key);
+    const auto f = table_.find_flow(key);
     return f ? std::optional<Flow>(*f) : std::nullopt;
   }
   bool synchronises_expectations() const override { return true; }
   Result<std::vector<Expectation>> dump_expectations() override { return expectations_; }
   Result<void> create_expectation(const Expectation& e) override {
     if (!helper_loaded) return Error{"fake: no helper", ENOENT};
-    if (table_.find_flow(e.master) == nullptr) return Error{"fake: master missing", ENOENT};
+    if (!table_.find_flow(e.master)) return Error{"fake: master missing", ENOENT};
     created_expectations.push_back(e);
     expectations_.push_back(e);
     return {};
@@ -187,7 +188,7 @@ class FakeKernel final : public ports::KernelPort {
                        std::size_t from) {
     const std::size_t to = std::min(keys->size(), from + dump_chunk);
     for (std::size_t i = from; i < to; ++i)
-      if (const Flow* f = table_.find_flow((*keys)[i])) sink.on_flow(*f, {});
+      if (const auto f = table_.find_flow((*keys)[i])) sink.on_flow(*f, {});
     sink.on_chunk_end();
     if (to < keys->size()) {
       loop_.post([this, &sink, keys, to] { dump_chunk_from(sink, keys, to); });

@@ -14,8 +14,8 @@ bool cache_equals_kernel(const Pair& p) {
   const auto& local = p.node->engine->local();
   if (local.size() != p.machine.kernel.table().size()) return false;
   for (const auto& e : p.machine.kernel.table()) {
-    const auto* mine = local.find(e.flow.key);
-    if (mine == nullptr || mine->flow.timeout != e.flow.timeout) return false;
+    const auto mine = local.find(e.flow.key);
+    if (!mine || mine->flow.timeout != e.flow.timeout) return false;
   }
   return true;
 }
@@ -44,8 +44,8 @@ TEST(KernelMirror, EventsKeepTheInternalCacheEqualToTheKernel) {
   EXPECT_EQ(p.node->counters.events_new, 30u);
   EXPECT_EQ(p.node->counters.events_update, 1u);
   EXPECT_EQ(p.node->counters.events_destroy, 1u);
-  const auto* updated = p.node->engine->local().find(flows[3].key);
-  ASSERT_NE(updated, nullptr);
+  const auto updated = p.node->engine->local().find(flows[3].key);
+  ASSERT_TRUE(updated);
   EXPECT_EQ(updated->flow.timeout, 17u);
 }
 
@@ -101,7 +101,9 @@ TEST(KernelMirror, AnExpectationMakesTheMasterBeReadBackForItsSequenceShift) {
   p.node->start();
   ASSERT_TRUE(p.run_until([&] { return p.node->started; }));
   // The helper rewrote a PORT command: the kernel shifted the sequence numbers, no event.
-  p.machine.kernel.table().find(master.key)->flow.seq_original.offset_after = 3;
+  Flow shifted = master;
+  shifted.seq_original.offset_after = 3;
+  p.machine.kernel.table().upsert(shifted);
   Expectation e;
   e.master = master.key;
   e.expected = master.key.original;
@@ -109,13 +111,13 @@ TEST(KernelMirror, AnExpectationMakesTheMasterBeReadBackForItsSequenceShift) {
   e.helper = "ftp";
   p.machine.kernel.expectation_appears(e);
   p.run(milliseconds(10));
-  const auto* mine = p.node->engine->local().find(master.key);
-  ASSERT_NE(mine, nullptr);
-  EXPECT_EQ(mine->flow.seq_original.offset_after, 0);
+  const auto before = p.node->engine->local().find_flow(master.key);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->seq_original.offset_after, 0);
   p.run(milliseconds(30));
-  mine = p.node->engine->local().find(master.key);
-  ASSERT_NE(mine, nullptr);
-  EXPECT_EQ(mine->flow.seq_original.offset_after, 3);
+  const auto after = p.node->engine->local().find_flow(master.key);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->seq_original.offset_after, 3);
   EXPECT_EQ(p.node->engine->local_expectations().size(), 1u);
 }
 

@@ -241,7 +241,7 @@ TEST(TakeoverReport, TheCommitStartIsWhenItStartedAndAFailedOnDemandWriteIsCommi
   p.machine.kernel.fail_writes = false;
   p.node->request(Role::active);
   ASSERT_TRUE(p.run_until([&] { return p.node->reply.has_value(); }));
-  EXPECT_NE(p.machine.kernel.find(flows[2].key), nullptr) << "the commit wrote it";
+  EXPECT_TRUE(p.machine.kernel.find(flows[2].key)) << "the commit wrote it";
   const auto& r = p.node->failover->takeovers().records().back();
   EXPECT_NEAR(r.commit_start_s, 0.3, 0.006);
   EXPECT_EQ(r.flows_on_demand, 0u);

@@ -13,8 +13,8 @@ TEST(PurgePlan, OnlyKnownEntriesFromBeforeSteppingDownWithALongerTimeout) {
   const PurgePlan plan{30, 5};
   Flow f = test::addressed_flow("10.0.0.1", "10.0.0.2");
   f.timeout = 3600;
-  LocalTable::Entry before{f, LocalMeta{0, 4, {}}};
-  LocalTable::Entry after{f, LocalMeta{0, 5, {}}};
+  const LocalMeta before{0, 4, 0};
+  const LocalMeta after{0, 5, 0};
   const auto w = purge_write(plan, f, &before);
   ASSERT_TRUE(w.has_value());
   EXPECT_EQ(w->timeout, 30u);

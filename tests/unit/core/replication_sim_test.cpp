@@ -33,8 +33,8 @@ std::string compare(const LocalTable& source, const PeerTable& copy) {
            std::to_string(copy.size());
   }
   for (const auto& e : source) {
-    const Flow* c = copy.find_flow(e.flow.key);
-    if (c == nullptr) return "missing in copy: " + to_string(e.flow.key.original);
+    const auto c = copy.find_flow(e.flow.key);
+    if (!c) return "missing in copy: " + to_string(e.flow.key.original);
     if (!same_replicated_state(e.flow, *c)) return "differs: " + to_string(e.flow.key.original);
   }
   return {};

@@ -34,7 +34,7 @@ TEST(KeyRing, KeysLiveInLockedMemoryAndCopiesAreIndependent) {
     EXPECT_GT(locked_kb(), before) << "the key's page is locked (never swapped out)";
 #endif
     const KeyRing copy = r;
-    ASSERT_NE(copy.find(1), nullptr);
+    ASSERT_TRUE(copy.find(1));
     EXPECT_NE(copy.find(1), r.find(1)) << "a copy has its own locked allocation";
     EXPECT_EQ(*copy.find(1), *r.find(1));
     EXPECT_EQ(copy.send_id(), 1);
@@ -151,7 +151,7 @@ TEST(Security, DuplicateWithinWindowIsADuplicateNotAReplay) {
   const Flow f = sample_flow(1);
   p.a->local_upsert(f);
   p.exchange(milliseconds(50));
-  ASSERT_NE(p.copy().find(f.key), nullptr);
+  ASSERT_TRUE(p.copy().find(f.key));
   for (std::size_t i = mark; i < p.captured.size(); ++i) p.deliver_to_b(p.captured[i]);
   EXPECT_EQ(p.drops(DropReason::duplicate), p.captured.size() - mark);
   EXPECT_EQ(p.drops(DropReason::replay), 0u);
@@ -167,17 +167,17 @@ TEST(Security, UpsertReplayedAfterTheDeleteIsRefused) {
                                         p.captured.end());
   p.a->local_erase(f.key);
   p.exchange(milliseconds(20));
-  ASSERT_EQ(p.copy().find(f.key), nullptr);
+  ASSERT_FALSE(p.copy().find(f.key));
 
   // At once: still inside the replay window, so it is a duplicate; never applied.
   for (const auto& d : upsert) p.deliver_to_b(d);
-  EXPECT_EQ(p.copy().find(f.key), nullptr);
+  EXPECT_FALSE(p.copy().find(f.key));
   EXPECT_GE(p.drops(DropReason::duplicate), upsert.size());
 
   // Much later, once the window has moved on (64 datagrams here): a replay.
   p.exchange(seconds(20));  // heartbeats move the sender's datagram counter
   for (const auto& d : upsert) p.deliver_to_b(d);
-  EXPECT_EQ(p.copy().find(f.key), nullptr);
+  EXPECT_FALSE(p.copy().find(f.key));
   EXPECT_EQ(p.drops(DropReason::replay), upsert.size());
 }
 
@@ -195,12 +195,12 @@ TEST(Security, DatagramFromBeforeTheSenderRestartedIsAReplay) {
   p.a->set_role(Role::active, p.now);
   p.a->announce_table();
   p.exchange(milliseconds(300));
-  ASSERT_EQ(p.copy().find(f.key), nullptr) << "the new boot's bulk removed the flow";
+  ASSERT_FALSE(p.copy().find(f.key)) << "the new boot's bulk removed the flow";
 
   const auto replays_before = p.drops(DropReason::replay);
   for (const auto& d : old_boot) p.deliver_to_b(d);
   EXPECT_EQ(p.drops(DropReason::replay) - replays_before, old_boot.size());
-  EXPECT_EQ(p.copy().find(f.key), nullptr);
+  EXPECT_FALSE(p.copy().find(f.key));
 }
 
 // The receiver never saw these (it started after they were sent), so its window has no mark
@@ -221,7 +221,7 @@ TEST(Security, ReplayOfDatagramsSentBeforeJoiningChangesNothing) {
   p.hold = false;
   p.exchange(milliseconds(300));
   ASSERT_EQ(p.role_seen_by_b(), Role::active);
-  ASSERT_NE(p.copy().find(f.key), nullptr);
+  ASSERT_TRUE(p.copy().find(f.key));
   ASSERT_TRUE(p.b->peers().at(1)->complete());
   ASSERT_LT(p.captured.size(), 64u) << "all of them inside the receiver's window";
 
@@ -230,7 +230,7 @@ TEST(Security, ReplayOfDatagramsSentBeforeJoiningChangesNothing) {
   EXPECT_EQ(p.drops(DropReason::stale), p.held.size()) << "every one counted, as stale";
   EXPECT_EQ(p.b->counters().datagrams_received - received_before, p.held.size());
   EXPECT_EQ(p.role_seen_by_b(), Role::active) << "an old heartbeat's role is not news";
-  EXPECT_NE(p.copy().find(f.key), nullptr);
+  EXPECT_TRUE(p.copy().find(f.key));
   EXPECT_TRUE(p.b->peers().at(1)->complete());
 }
 
@@ -248,10 +248,10 @@ TEST(Security, LateDatagramTakesOnlyItsStreamPacket) {
   ASSERT_GT(first, 0u);
   ASSERT_GT(p.held.size(), first);
   for (std::size_t i = first; i < p.held.size(); ++i) p.deliver_to_b(p.held[i]);
-  EXPECT_EQ(p.copy().find(f2.key), nullptr) << "f2 waits for the stream packet before it";
+  EXPECT_FALSE(p.copy().find(f2.key)) << "f2 waits for the stream packet before it";
   for (std::size_t i = 0; i < first; ++i) p.deliver_to_b(p.held[i]);
-  EXPECT_NE(p.copy().find(f1.key), nullptr) << "the late stream packet was taken";
-  EXPECT_NE(p.copy().find(f2.key), nullptr) << "and the stream moved on past it";
+  EXPECT_TRUE(p.copy().find(f1.key)) << "the late stream packet was taken";
+  EXPECT_TRUE(p.copy().find(f2.key)) << "and the stream moved on past it";
   EXPECT_EQ(p.drops(DropReason::replay), 0u);
 
   // The same late datagrams again: duplicates now.
