@@ -59,10 +59,43 @@ Tuple stored_reply_of(const PackedFlows::Record& r, const IpAddress& src, const 
   return t;
 }
 
+bool tail_is_zero(const IpAddress& a) {
+  for (std::size_t i = 4; i < a.bytes.size(); ++i) {
+    if (a.bytes[i] != 0) return false;
+  }
+  return true;
+}
+
+// True when the record's form for `family` holds the tuple exactly: no byte its protocol
+// does not use, the family and protocol of the flow.
+bool tuple_fits(const Tuple& t, Family family, std::uint8_t protocol) {
+  if (t.family != family || t.protocol != protocol) return false;
+  if (protocol_is_icmp(protocol) ? (t.src_port | t.dst_port) != 0
+                                 : (t.icmp_id | t.icmp_type | t.icmp_code) != 0)
+    return false;
+  if (family == Family::ipv4) return tail_is_zero(t.src) && tail_is_zero(t.dst);
+  return family == Family::ipv6;
+}
+
+// A field added to Flow must be packed into the record or make the flow whole, here and in
+// pack/unpack, or tables would lose it.
+static_assert(sizeof(Flow) == 168, "a new Flow field: decide where PackedFlows keeps it");
+
+// Whether a record (and its addresses aside) can hold the flow; if not, it is kept whole.
+bool fits_a_record(const Flow& f) {
+  return f.sctp == SctpInfo{} && f.seq_original.empty() && f.seq_reply.empty() &&
+         f.labels.empty() && tuple_fits(f.original(), f.family(), f.protocol()) &&
+         tuple_fits(f.reply, f.family(), f.protocol());
+}
+
 }  // namespace
 
 PackedFlows::Record PackedFlows::pack(const Flow& f, Addresses& addresses) {
   Record r;
+  if (!fits_a_record(f)) {
+    r.form = whole;
+    return r;
+  }
   r.zone = f.key.zone;
   r.protocol = f.protocol();
   const bool wide_form = f.family() == Family::ipv6;
@@ -90,9 +123,6 @@ PackedFlows::Record PackedFlows::pack(const Flow& f, Addresses& addresses) {
   r.tcp = f.tcp;
   r.helper = f.helper;
   r.start_ns = f.start_ns;
-  // Whatever the record has no room for (SCTP state, sequence adjustments, labels, bytes a
-  // tuple's protocol does not use) shows as a difference: such a flow is kept whole.
-  if (!(unpack(r, wide_form ? &addresses : nullptr) == f)) r.form = whole;
   return r;
 }
 

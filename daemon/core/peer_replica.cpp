@@ -290,7 +290,7 @@ void PeerReplica::erase(const FlowKey& key) {
 void PeerReplica::clear_table() {
   std::vector<FlowKey> keys;
   keys.reserve(table_.size());
-  for (const auto& e : table_) keys.push_back(e.flow.key);
+  for (std::size_t i = 0; i < table_.size(); ++i) keys.push_back(table_.key_at(i));
   for (const auto& k : keys) erase(k);
   expectations_.clear();
   complete_ = false;
@@ -387,8 +387,8 @@ void PeerReplica::apply(const ReceivedPacket& packet, TimePoint now) {
     counters_.received.add(MessageType::bulk_end, p.bulk_end().ByteSizeLong());
     if (in_bulk_ && p.bulk_end().bulk_id() == bulk_id_) {
       std::vector<FlowKey> stale;
-      for (const auto& e : table_) {
-        if (e.meta.generation != generation_) stale.push_back(e.flow.key);
+      for (std::size_t i = 0; i < table_.size(); ++i) {
+        if (table_.meta_at(i).generation != generation_) stale.push_back(table_.key_at(i));
       }
       for (const auto& k : stale) erase(k);
       std::erase_if(expectations_,

@@ -112,8 +112,8 @@ void SyncEngine::begin_local_pass() {
 
 std::size_t SyncEngine::end_local_pass() {
   std::vector<FlowKey> gone;
-  for (const auto& e : local_) {
-    if (e.meta.generation != local_generation_) gone.push_back(e.flow.key);
+  for (std::size_t i = 0; i < local_.size(); ++i) {
+    if (local_.meta_at(i).generation != local_generation_) gone.push_back(local_.key_at(i));
   }
   for (const auto& k : gone) local_erase(k);
   return gone.size();
@@ -121,7 +121,7 @@ std::size_t SyncEngine::end_local_pass() {
 
 void SyncEngine::local_clear() {
   std::vector<FlowKey> keys;
-  for (const auto& e : local_) keys.push_back(e.flow.key);
+  for (std::size_t i = 0; i < local_.size(); ++i) keys.push_back(local_.key_at(i));
   for (const auto& k : keys) local_erase(k);
 }
 

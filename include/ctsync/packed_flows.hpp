@@ -72,7 +72,8 @@ class PackedFlows {
   };
 
   // The record (and, for a wide one, its addresses) that reads back as `flow`; form `whole`
-  // when there is none.
+  // when there is none. (A flow's every field is either in the record or makes it whole:
+  // PackedFlows.EveryFlowReadsBackExactlyAsStored checks it for every kind of flow.)
   static Record pack(const Flow& flow, Addresses& addresses);
   static Flow unpack(const Record& r, const Addresses* addresses);
   Record store(const Flow& flow);
