@@ -65,6 +65,8 @@ class SyncEngine {
   const LocalTable& local() const { return local_; }
   // A local flow's kernel counters as last observed (zero when accounting is off).
   FlowCounters counters_of(const LocalMeta& meta) const;
+  // Local flows whose counters are kept (those the kernel reported any for).
+  std::size_t flows_with_counters() const { return local_counters_.size(); }
 
   // The kernel's expectations: from events, and whole from a dump (which also removes the
   // ones that vanished meanwhile).

@@ -24,6 +24,7 @@ TEST(LocalCounters, KeptPerFlowUpdatedInPlaceAndGoneWithTheFlow) {
   EXPECT_EQ(e.counters_of(*e.local().find_meta(a.key)), grown);
   e.local_refresh(b, ca);
   EXPECT_EQ(e.counters_of(*e.local().find_meta(b.key)), ca);
+  EXPECT_EQ(e.flows_with_counters(), 2u);
 
   // a leaves; a new flow must not inherit its counters, and b keeps its own.
   e.local_erase(a.key);
@@ -33,6 +34,9 @@ TEST(LocalCounters, KeptPerFlowUpdatedInPlaceAndGoneWithTheFlow) {
   e.local_upsert(a);
   EXPECT_EQ(e.counters_of(*e.local().find_meta(a.key)), FlowCounters{});
   EXPECT_EQ(e.counters_of(*e.local().find_meta(b.key)), ca);
+  EXPECT_EQ(e.flows_with_counters(), 1u) << "a's counters left with it";
+  e.local_clear();
+  EXPECT_EQ(e.flows_with_counters(), 0u);
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ TEST(PackedFlows, EachKindOfFlowTakesOnlyTheRoomItNeeds) {
   Flow ping = test::addressed_flow("10.0.0.3", "192.0.2.1", proto::icmp);
   ping.key.original.icmp_type = 8;
   ping.key.original.icmp_id = 77;
+  ping.key.original.icmp_code = 3;  // not what an echo carries, but every byte must come back
   ping.reply = invert(ping.key.original);
   ping.reply.icmp_id = 1234;  // a translated query id
   store.push_back(ping);
