@@ -34,6 +34,9 @@ out=docs/benchmarks-results.md
   echo
   echo "## The storm as a user measured it"
   build/bench/user_storm 50000 200000 1000000
+  # The same storm with SNAT and with IPv6 flows: memory per flow reported apart.
+  CTSYNC_BENCH_FLOWS=snat build/bench/user_storm 1000000
+  CTSYNC_BENCH_FLOWS=ipv6 build/bench/user_storm 1000000
   echo
   echo "## A takeover's cost to the sessions"
   echo
