@@ -39,24 +39,23 @@ void unpack_ports(Tuple& t, std::uint16_t first, std::uint16_t second) {
   }
 }
 
-Tuple original_of(const PackedFlows::Record& r, const IpAddress& src, const IpAddress& dst) {
+// A tuple of the record's family and protocol; `ports` is 0 for the original's pair, 2 for
+// the stored reply's.
+Tuple tuple_of(const PackedFlows::Record& r, const IpAddress& src, const IpAddress& dst,
+               int ports) {
   Tuple t;
   t.family = (r.form & PackedFlows::wide) ? Family::ipv6 : Family::ipv4;
   t.protocol = r.protocol;
   t.src = src;
   t.dst = dst;
-  unpack_ports(t, r.ports[0], r.ports[1]);
+  unpack_ports(t, r.ports[ports], r.ports[ports + 1]);
   return t;
 }
-
+Tuple original_of(const PackedFlows::Record& r, const IpAddress& src, const IpAddress& dst) {
+  return tuple_of(r, src, dst, 0);
+}
 Tuple stored_reply_of(const PackedFlows::Record& r, const IpAddress& src, const IpAddress& dst) {
-  Tuple t;
-  t.family = (r.form & PackedFlows::wide) ? Family::ipv6 : Family::ipv4;
-  t.protocol = r.protocol;
-  t.src = src;
-  t.dst = dst;
-  unpack_ports(t, r.ports[2], r.ports[3]);
-  return t;
+  return tuple_of(r, src, dst, 2);
 }
 
 bool tail_is_zero(const IpAddress& a) {

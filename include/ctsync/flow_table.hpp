@@ -206,9 +206,7 @@ class FlowTable {
     return flows_.memory_bytes() + metas_.capacity() * sizeof(Meta) + index_.memory_bytes() +
            reply_index_.memory_bytes();
   }
-  // Flows stored beyond their 64-byte record (IPv6 addresses; flows kept whole).
-  std::size_t wide_flows() const { return flows_.wide_count(); }
-  std::size_t whole_flows() const { return flows_.whole_count(); }
+  // Flows in the reply index: those whose reply is not their original inverted.
   std::size_t reply_index_size() const { return reply_index_.size(); }
 
  private:
