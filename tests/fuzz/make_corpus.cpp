@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   for (int round = 0; round < 6; ++round) {
     for (std::uint32_t i = 0; i < 8; ++i)
       a.local_upsert(ctsync::test::random_flow(rng, round * 8 + i + 1));
-    if (round == 3) a.local_erase(a.local().entries().front().flow.key);
+    if (round == 3) a.local_erase(a.local().key_at(0));
     now += std::chrono::milliseconds(10);
     std::vector<std::string> out;
     a.poll(now, out);
