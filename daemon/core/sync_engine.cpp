@@ -32,16 +32,14 @@ SyncEngine::SyncEngine(EngineConfig config, PeerFlowObserver* observer, TimePoin
       next_digest_at_(now + config.digest_interval) {}
 
 void SyncEngine::local_upsert(const Flow& flow, const FlowCounters* counters) {
-  if (auto e = local_.find(flow.key)) {
-    e->meta.generation = local_generation_;
-    if (counters) keep_counters(e->meta, *counters);
-    if (same_replicated_state(e->flow, flow)) return;
-    local_digest_.remove(e->flow);
-    local_.assign(e->position, flow);
-  } else {
-    LocalMeta meta{local_generation_, local_epoch_, 0};
-    if (counters) keep_counters(meta, *counters);
-    local_.upsert(flow, meta);
+  // One lookup whether the flow is new (most of a storm) or known.
+  auto [e, inserted] = local_.find_or_insert(flow, LocalMeta{local_generation_, local_epoch_, 0});
+  if (counters) keep_counters(e.meta, *counters);
+  if (!inserted) {
+    e.meta.generation = local_generation_;
+    if (same_replicated_state(e.flow, flow)) return;
+    local_digest_.remove(e.flow);
+    local_.assign(e.position, flow);
   }
   local_digest_.add(flow);
   sender_.flow_changed(flow.key);
